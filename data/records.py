@@ -1,0 +1,225 @@
+"""The input contract: canonical record kinds, their columns, and the flag kinds an audit raises.
+
+Every module in ``data`` speaks these names. Exports from real ECM systems use other headers
+and date formats; ingestion maps them onto these columns (see ``data.ingestion``). Frames
+passed between ingestion, storage, reconciliation and the synthetic generator carry exactly
+these columns (plus ``source_file`` and ``source_row`` once ingested).
+
+Times are local wall-clock times (Europe/London) without a zone, as ECM systems export them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+ValueKind = Literal["str", "int", "float", "datetime", "date", "time", "bool", "list"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One canonical column of a record kind.
+
+    ``choices`` restricts a str column to a closed vocabulary; ``min_value``/``max_value``
+    bound numeric columns; ``max_length`` bounds str and list columns (characters).
+    """
+
+    name: str
+    kind: ValueKind
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    max_length: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    """A record kind: its name, its natural key (the source export's id) and its columns."""
+
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    sensitive_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"Record kind {self.name!r} has no column {name!r}.")
+
+
+CONTRACT_TYPES = ("framework", "dps", "block", "spot")
+TRAVEL_MODES = ("car", "walk", "bike")
+GENDERS = ("female", "male", "other")
+GENDER_PREFERENCES = ("female", "male", "none")
+SERVICE_USER_STATUSES = ("long_term", "waiting", "interim", "bridging", "hospital")
+CHECK_IN_METHODS = ("app", "phone", "nfc", "manual")
+VISIT_STATUSES = ("completed", "missed", "cancelled")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_LAT = {"min_value": 49.8, "max_value": 60.9}  # Great Britain, with the Isles of Scilly
+_LON = {"min_value": -8.7, "max_value": 1.8}
+_MINUTES_IN_DAY = {"min_value": 0, "max_value": 24 * 60}
+
+PROVIDER = RecordKind(
+    name="provider",
+    key="provider_id",
+    columns=(
+        Column("provider_id", "str", max_length=64),
+        Column("name", "str"),
+        Column("contract_type", "str", choices=CONTRACT_TYPES),
+        Column("rate_gbp_per_hour", "float", min_value=0, max_value=500),
+        Column("base_lat", "float", required=False, **_LAT),
+        Column("base_lon", "float", required=False, **_LON),
+    ),
+)
+
+CARER = RecordKind(
+    name="carer",
+    key="carer_id",
+    columns=(
+        Column("carer_id", "str", max_length=64),
+        Column("provider_id", "str", max_length=64),
+        Column("start_lat", "float", **_LAT),
+        Column("start_lon", "float", **_LON),
+        # Weekdays worked, e.g. "mon;tue;wed"; the same shift each working day.
+        Column("working_weekdays", "list", max_length=40),
+        Column("shift_start", "time"),
+        Column("shift_end", "time"),
+        Column("contracted_hours_per_week", "float", min_value=0, max_value=80),
+        Column("skills", "list", required=False, max_length=400),
+        Column("gender", "str", choices=GENDERS),
+        Column("travel_mode", "str", choices=TRAVEL_MODES),
+    ),
+)
+
+SERVICE_USER = RecordKind(
+    name="service_user",
+    key="service_user_id",
+    columns=(
+        Column("service_user_id", "str", max_length=64),  # pseudonymous
+        Column("lat", "float", required=False, **_LAT),
+        Column("lon", "float", required=False, **_LON),
+        Column("postcode", "str", required=False, max_length=10),
+        Column("area", "str", max_length=80),
+        Column("status", "str", choices=SERVICE_USER_STATUSES),
+        Column("hospital_discharge_date", "date", required=False),
+        Column("required_skills", "list", required=False, max_length=400),
+        Column("carer_gender_preference", "str", required=False, choices=GENDER_PREFERENCES),
+    ),
+)
+
+PACKAGE = RecordKind(
+    name="package",
+    key="package_id",
+    columns=(
+        Column("package_id", "str", max_length=64),
+        Column("service_user_id", "str", max_length=64),
+        Column("provider_id", "str", required=False, max_length=64),  # empty while waiting
+        Column("start_date", "date"),
+        Column("end_date", "date", required=False),
+        Column("rate_gbp_per_hour", "float", min_value=0, max_value=500),
+    ),
+)
+
+# One row per commissioned call of a package ("morning call, mon-sun, 07:00-09:00, 30 min").
+CALL = RecordKind(
+    name="call",
+    key="call_id",
+    columns=(
+        Column("call_id", "str", max_length=64),
+        Column("package_id", "str", max_length=64),
+        Column("weekdays", "list", max_length=40),
+        Column("window_start", "time"),
+        Column("window_end", "time"),
+        Column("duration_min", "int", min_value=1, max_value=12 * 60),
+        Column("carers_required", "int", min_value=1, max_value=2),
+        Column("is_time_critical", "bool", required=False),
+    ),
+)
+
+ECM_VISIT = RecordKind(
+    name="ecm_visit",
+    key="visit_id",
+    columns=(
+        Column("visit_id", "str", max_length=64),
+        Column("provider_id", "str", max_length=64),
+        Column("service_user_id", "str", max_length=64),
+        Column("carer_id", "str", max_length=64),
+        Column("call_id", "str", required=False, max_length=64),
+        Column("planned_start", "datetime"),
+        Column("planned_duration_min", "int", min_value=1, max_value=12 * 60),
+        Column("check_in", "datetime", required=False),  # empty when missed or cancelled
+        Column("check_out", "datetime", required=False),
+        Column("method", "str", required=False, choices=CHECK_IN_METHODS),
+        Column("check_in_lat", "float", required=False, **_LAT),
+        Column("check_in_lon", "float", required=False, **_LON),
+        Column("double_up_group", "str", required=False, max_length=64),
+        Column("billed_min", "int", min_value=0, max_value=12 * 60),
+        Column("status", "str", choices=VISIT_STATUSES),
+    ),
+)
+
+CARE_NOTE = RecordKind(
+    name="care_note",
+    key="note_id",
+    columns=(
+        Column("note_id", "str", max_length=64),
+        Column("service_user_id", "str", max_length=64),
+        Column("carer_id", "str", max_length=64),
+        Column("written_at", "datetime"),
+        Column("visit_start", "datetime"),
+        Column("visit_end", "datetime"),
+        Column("tasks", "list", required=False, max_length=400),
+        Column("text", "str", required=False, max_length=4000),
+    ),
+    sensitive_columns=("text",),
+)
+
+RECORD_KINDS: dict[str, RecordKind] = {
+    k.name: k for k in (PROVIDER, CARER, SERVICE_USER, PACKAGE, CALL, ECM_VISIT, CARE_NOTE)
+}
+
+# Ingestion order that satisfies references (a visit names a provider, a carer, ...).
+LOAD_ORDER: tuple[str, ...] = (
+    "provider",
+    "carer",
+    "service_user",
+    "package",
+    "call",
+    "ecm_visit",
+    "care_note",
+)
+
+LIST_SEPARATOR = ";"
+
+
+class FlagKind(StrEnum):
+    """What a contract manager wants flagged. Each flag attaches to one record (see below)."""
+
+    VISIT_WITHOUT_NOTE = "visit_without_note"  # on the ECM visit
+    NOTE_WITHOUT_VISIT = "note_without_visit"  # on the care note
+    DURATION_MISMATCH = "duration_mismatch"  # on the ECM visit (ECM vs matched note)
+    SHORT_CALL = "short_call"  # on the ECM visit (verified vs planned)
+    CARER_IN_TWO_PLACES = "carer_in_two_places"  # on both overlapping ECM visits
+    TRAVEL_INFEASIBLE = "travel_infeasible"  # on the later visit of the pair
+    DOUBLE_UP_SINGLE_CARER = "double_up_single_carer"  # on the one logged visit of the group
+    MANUAL_CHECK_IN = "manual_check_in"  # on the ECM visit
+    CHECK_IN_FAR_FROM_HOME = "check_in_far_from_home"  # on the ECM visit
+    BILLED_ABOVE_VERIFIED = "billed_above_verified"  # on the ECM visit
+    LATE_TIME_CRITICAL = "late_time_critical"  # on the ECM visit
+
+
+FLAG_RECORD_KIND: dict[FlagKind, str] = {
+    k: ("care_note" if k is FlagKind.NOTE_WITHOUT_VISIT else "ecm_visit") for k in FlagKind
+}

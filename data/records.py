@@ -223,3 +223,72 @@ class FlagKind(StrEnum):
 FLAG_RECORD_KIND: dict[FlagKind, str] = {
     k: ("care_note" if k is FlagKind.NOTE_WITHOUT_VISIT else "ecm_visit") for k in FlagKind
 }
+
+
+# --- Audit outputs -------------------------------------------------------------------------
+# The reconciliation returns frames with exactly these columns; storage persists them (one
+# table each, plus the audit run they belong to); reports and the API read them back.
+
+AUDIT_OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    # One row per ECM visit in the audited period.
+    "visit_outcome": (
+        "visit_id",
+        "provider_id",
+        "service_user_id",
+        "carer_id",
+        "month",  # "YYYY-MM" of planned_start
+        "outcome",  # "verified" | "flagged" | "missed" | "cancelled"
+        "matched_note_id",  # empty when no care note matched
+        "planned_min",
+        "ecm_min",  # check_out - check_in
+        "note_min",  # matched note's visit_end - visit_start
+        "verified_min",  # minutes the council should pay for
+        "billed_min",
+        "rate_gbp_per_hour",
+        "billed_gbp",
+        "verified_gbp",
+        "variance_gbp",  # billed_gbp - verified_gbp
+        "flag_kinds",  # ";"-joined FlagKind values raised on this visit
+    ),
+    # One row per flag: the evidence a contract manager reads, and the money at stake.
+    "audit_flag": (
+        "flag_kind",  # FlagKind value
+        "record_kind",  # "ecm_visit" | "care_note"
+        "record_id",  # visit_id or note_id from the source export
+        "provider_id",
+        "service_user_id",
+        "carer_id",
+        "month",
+        "evidence",  # short human sentence with the figures; never care-note text
+        "minutes_at_stake",
+        "amount_gbp",
+        "related_record_id",  # the other visit/note of a pair, when there is one
+    ),
+    # One row per provider per month.
+    "provider_month": (
+        "provider_id",
+        "month",
+        "visits",
+        "flagged_visits",
+        "planned_min",
+        "billed_min",
+        "verified_min",
+        "billed_gbp",
+        "verified_gbp",
+        "variance_gbp",
+        "variance_pct",
+        "paying_on_actuals_gbp",  # what paying verified minutes would cost
+    ),
+    # Ranked list of service users whose reassessment should come first.
+    "review_priority": (
+        "rank",
+        "service_user_id",
+        "provider_id",
+        "area",
+        "score",
+        "calls_per_day",
+        "days_since_discharge",
+        "delivered_ratio",  # verified / commissioned minutes
+        "reasons",  # ";"-joined plain sentences
+    ),
+}

@@ -1,0 +1,1 @@
+"""Jobs: the long-running work the CLI, the API and the nightly batch run."""

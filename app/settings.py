@@ -1,0 +1,72 @@
+"""The product's one configuration object, read from the environment (prefix CAREROUNDS_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from data.tolerances import AuditTolerances
+
+PLACEHOLDER_SECRET = "change-me"
+
+
+class AuditSettings(BaseModel):
+    """Audit tolerances; every default is DOMAIN.md's (see data.tolerances.AuditTolerances)."""
+
+    short_call_ratio: float = 0.85
+    short_call_min: float = 15.0
+    duration_mismatch_min: float = 10.0
+    note_match_window_min: float = 90.0
+    overlap_min: float = 5.0
+    travel_slack_min: float = 2.0
+    far_check_in_m: float = 500.0
+    billed_above_verified_min: float = 5.0
+    late_time_critical_min: float = 30.0
+    # Straight-line travel estimate until a road network is configured.
+    travel_circuity: float = 1.3
+    travel_speed_m_per_s: float = 13.4
+
+    def tolerances(self) -> AuditTolerances:
+        fields = AuditTolerances.__dataclass_fields__
+        return AuditTolerances(**{k: v for k, v in self.model_dump().items() if k in fields})
+
+
+class Settings(BaseSettings):
+    """Configuration for the CLI, the API and the jobs.
+
+    Environment variables use the prefix ``CAREROUNDS_`` and ``__`` for nesting, e.g.
+    ``CAREROUNDS_DATABASE_URL`` or ``CAREROUNDS_AUDIT__SHORT_CALL_RATIO=0.8``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAREROUNDS_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/carerounds.sqlite"
+    work_dir: Path = Path("var")
+    secret_key: str = PLACEHOLDER_SECRET
+    road_network_path: Path | None = None
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError(
+                "CAREROUNDS_SECRET_KEY is still the placeholder; set a real secret in production."
+            )
+        return self
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.work_dir / "reports"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

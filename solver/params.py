@@ -1,0 +1,81 @@
+"""Parameter objects for the solver's entry points (never read from the environment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReallocationParams:
+    """How hard and how wide ``reallocate`` searches.
+
+    Attributes
+    ----------
+    time_limit_s
+        Wall-clock budget for the whole call, seconds.
+    seed
+        Seeds the decomposition and tie-breaks; same seed, same inputs → same answer
+        when ``solution_limit`` binds before the time limit (see ``reallocate``).
+    solution_limit
+        Stop each part's local search after this many solutions; makes runs reproducible
+        independently of machine speed. ``None``: stop on time only.
+    workers
+        Processes solving parts in parallel (1 solves in this process).
+    max_part_visits
+        Largest part of a decomposed day; smaller days are solved whole.
+    use_initial
+        Start from today's rounds (the visits' ``carer`` fields) when no ``initial`` is given.
+    metaheuristic
+        OR-Tools local search metaheuristic name: ``guided_local_search``,
+        ``simulated_annealing``, ``tabu_search`` or ``greedy_descent``.
+    """
+
+    time_limit_s: float = 30.0
+    seed: int = 0
+    solution_limit: int | None = None
+    workers: int = 2
+    max_part_visits: int = 400
+    use_initial: bool = True
+    metaheuristic: str = "guided_local_search"
+
+    def __post_init__(self) -> None:
+        if self.time_limit_s <= 0:
+            raise ValueError("Expected time_limit_s > 0.")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise ValueError("Expected solution_limit >= 1.")
+        if self.workers < 1:
+            raise ValueError("Expected workers >= 1.")
+        if self.max_part_visits < 2:
+            raise ValueError("Expected max_part_visits >= 2.")
+        if self.metaheuristic not in {
+            "guided_local_search",
+            "simulated_annealing",
+            "tabu_search",
+            "greedy_descent",
+        }:
+            raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+
+
+@dataclass(frozen=True)
+class PlacementParams:
+    """How ``place_package`` ranks insertions.
+
+    Attributes
+    ----------
+    top_k
+        Number of proposals returned.
+    max_lateness_s
+        Lateness an insertion may add to any call (0 with hard windows).
+    same_provider_only
+        Only propose carers of the package's provider (when one is given).
+    """
+
+    top_k: int = 5
+    max_lateness_s: int = 0
+    same_provider_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ValueError("Expected top_k >= 1.")
+        if self.max_lateness_s < 0:
+            raise ValueError("Expected max_lateness_s >= 0.")

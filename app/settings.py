@@ -35,6 +35,23 @@ class AuditSettings(BaseModel):
         return AuditTolerances(**{k: v for k, v in self.model_dump().items() if k in fields})
 
 
+class ApiSettings(BaseModel):
+    """The service's limits, tokens and job worker (owned by the API; see docs/api.md)."""
+
+    max_upload_bytes: int = 256 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    token_ttl_days: int = 90
+    # Jobs: a running job whose heartbeat is older than job_stale_after_s lost its worker.
+    job_heartbeat_s: float = 2.0
+    job_stale_after_s: float = 30.0
+    job_poll_s: float = 1.0
+    job_default_time_limit_s: int = 600
+    job_max_time_limit_s: int = 3600
+    job_max_attempts: int = 2
+    # Workers the serve command starts beside the web server (0: none; run `carerounds worker`).
+    serve_workers: int = 1
+
+
 class Settings(BaseSettings):
     """Configuration for the CLI, the API and the jobs.
 
@@ -52,6 +69,7 @@ class Settings(BaseSettings):
     secret_key: str = PLACEHOLDER_SECRET
     road_network_path: Path | None = None
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -1,0 +1,1 @@
+"""Quality and speed benchmarks: instance readers, baselines and benchmark scripts."""

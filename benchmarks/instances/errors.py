@@ -1,0 +1,5 @@
+"""Errors raised while reading benchmark instances."""
+
+
+class InstanceFormatError(ValueError):
+    """An instance, solution or best-known file does not follow its documented format."""

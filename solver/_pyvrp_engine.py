@@ -1,0 +1,308 @@
+"""PyVRP behind the solver's interface, for days without double-ups.
+
+PyVRP (an iterated local search over a C++ core) beats plain OR-Tools routing by a wide
+margin on time-windowed instances (see ``benchmarks/bench_vrptw.py``), so ``reallocate`` may
+dispatch here when a day has no double-ups. What PyVRP cannot model is refused with
+:class:`UnsupportedByEngineError` rather than approximated:
+
+- double-ups (sync groups): PyVRP cannot tie two carers' start times together;
+- soft windows: PyVRP's time warp is a penalty on infeasible solutions, not costed lateness;
+- a cap on provider changes, and a carer-change penalty when visits carry today's carer.
+
+Eligibility (skills, gender, provider rights, shift reach) uses PyVRP routing profiles: each
+group of carers with the same eligible visits gets a copy of the travel matrix in which arcs
+into and out of visits they may not serve cost ``_BLOCKED``. Solutions using such an arc are
+infeasible in PyVRP (the duration is a time warp) and are repaired before returning.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from solver._precheck import precheck
+from solver.baseline import evaluate_rounds
+from solver.errors import SolverError
+from solver.params import ReallocationParams
+from solver.problem import IntArray, Problem
+from solver.solution import Solution, SolveStats, Unserved, UnservedReason
+
+_BLOCKED = 10**9
+"""Travel cost and time on arcs into or out of a visit a carer group may not serve."""
+
+_MAX_MATRIX_CELLS = 200_000_000
+"""Refuse problems whose profile matrices would exceed this many cells (memory)."""
+
+
+class UnsupportedByEngineError(SolverError, ValueError):
+    """The problem uses a feature the PyVRP engine cannot model; the message says which."""
+
+
+def unsupported_reason(problem: Problem) -> str | None:
+    """Why PyVRP cannot model ``problem``, or ``None`` when it can.
+
+    Parameters
+    ----------
+    problem
+        The planning day.
+
+    Returns
+    -------
+    str or None
+        A sentence naming the first unsupported feature found.
+    """
+    if len(problem.sync_pairs):
+        return (
+            f"{len(problem.sync_pairs)} double-ups (sync groups): PyVRP cannot make two "
+            "carers start together"
+        )
+    if not problem.objective.hard_windows:
+        return "soft windows: PyVRP cannot cost lateness (time warp makes a round infeasible)"
+    if problem.policy.max_provider_changes is not None:
+        return "a cap on provider changes: PyVRP has no constraint across routes"
+    if problem.policy.carer_change_penalty > 0 and any(v.carer >= 0 for v in problem.visits):
+        return "a carer-change penalty: PyVRP has no per-carer visit cost"
+    return None
+
+
+def solve_with_pyvrp(
+    problem: Problem,
+    params: ReallocationParams | None = None,
+    *,
+    load_units: Sequence[int] | None = None,
+    capacity_units: Sequence[int] | None = None,
+) -> Solution:
+    """Re-allocate a day without double-ups with PyVRP's iterated local search.
+
+    Parameters
+    ----------
+    problem
+        The planning day; must pass :func:`unsupported_reason`.
+    params
+        Budget and seed (``time_limit_s``, ``seed``, ``solution_limit`` as an iteration cap
+        that makes runs reproducible). Decomposition fields are ignored.
+    load_units, capacity_units
+        Optional load per visit and capacity per carer (one dimension), until ``Problem``
+        carries them; give both or neither.
+
+    Returns
+    -------
+    Solution
+        Rounds costed by ``evaluate_rounds``; calls that cannot be served are in
+        ``unserved`` with a reason. ``stats.engine`` is ``"pyvrp"``.
+
+    Raises
+    ------
+    UnsupportedByEngineError
+        When the problem uses a feature PyVRP cannot model, or would need too much memory.
+    ValueError
+        When ``load_units`` or ``capacity_units`` have the wrong length or only one is given.
+    """
+    params = params or ReallocationParams()
+    reason = unsupported_reason(problem)
+    if reason is not None:
+        raise UnsupportedByEngineError(f"PyVRP engine cannot model {reason}.")
+    if (load_units is None) != (capacity_units is None):
+        raise ValueError("Expected both load_units and capacity_units, or neither.")
+    loads = None if load_units is None else np.asarray(load_units, dtype=np.int64)
+    caps = None if capacity_units is None else np.asarray(capacity_units, dtype=np.int64)
+    if loads is not None and loads.shape != (problem.num_visits,):
+        raise ValueError(f"Expected {problem.num_visits} load_units, one per visit.")
+    if caps is not None and caps.shape != (problem.num_carers,):
+        raise ValueError(f"Expected {problem.num_carers} capacity_units, one per carer.")
+
+    started = time.perf_counter()
+    reasons, feasible = precheck(problem)
+    unserved = [r for r in reasons if r is not None]
+    servable = [i for i, r in enumerate(reasons) if r is None]
+    empty: list[tuple[int, ...]] = [() for _ in problem.carers]
+    if not servable or not problem.carers:
+        return evaluate_rounds(
+            problem, empty, unserved=unserved, stats=_stats(started, "no servable calls")
+        )
+
+    model = _Model(problem, servable, feasible, loads, caps)
+    result = pyvrp.solve(
+        model.data,
+        stop=_stop(params),
+        seed=params.seed,
+        collect_stats=False,
+        display=False,
+    )
+    rounds: Sequence[Sequence[int]] = model.rounds(result.best)
+    dropped: list[Unserved] = []
+    status = "feasible"
+    if not result.best.is_feasible():
+        # A feasible PyVRP solution has no time warp, so it uses no blocked arc either.
+        status = "repaired"
+        rounds, dropped = _repair(problem, model.rounds(result.best), loads, caps)
+    return evaluate_rounds(
+        problem,
+        rounds,
+        unserved=[*unserved, *dropped],
+        stats=_stats(started, status),
+    )
+
+
+def _stop(params: ReallocationParams) -> StoppingCriterion:
+    if params.solution_limit is None:
+        return MaxRuntime(params.time_limit_s)
+    return MultipleCriteria([MaxIterations(params.solution_limit), MaxRuntime(params.time_limit_s)])
+
+
+def _stats(started: float, status: str) -> SolveStats:
+    return SolveStats(wall_s=time.perf_counter() - started, engine="pyvrp", status=status)
+
+
+class _Model:
+    """PyVRP data for the servable visits, and the way back from PyVRP routes to rounds."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        servable: list[int],
+        feasible: np.ndarray,
+        loads: IntArray | None,
+        caps: IntArray | None,
+    ) -> None:
+        self.problem = problem
+        self.servable = servable
+        obj = problem.objective
+        depot_locations = sorted(
+            {c.start_location for c in problem.carers} | {c.end_location for c in problem.carers}
+        )
+        depot_index = {loc: d for d, loc in enumerate(depot_locations)}
+        n_depots = len(depot_locations)
+        # PyVRP indexes matrices by location; each visit gets its own so profiles can block it.
+        location_of = np.array(
+            depot_locations + [problem.visits[i].location for i in servable], dtype=np.int64
+        )
+
+        # Carers alike in every respect PyVRP sees share one vehicle type.
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for k, c in enumerate(problem.carers):
+            key = (
+                c.start_location,
+                c.end_location,
+                c.shift_start_s,
+                c.shift_end_s,
+                c.work_cap_s,
+                c.travel_mode,
+                feasible[servable, k].tobytes(),
+                None if caps is None else int(caps[k]),
+            )
+            groups.setdefault(key, []).append(k)
+        profiles: dict[tuple[int, bytes], int] = {}
+        for key in groups:
+            profiles.setdefault((int(key[5]), bytes(key[6])), len(profiles))
+        n_nodes = len(location_of)
+        if len(profiles) * n_nodes * n_nodes > _MAX_MATRIX_CELLS:
+            raise UnsupportedByEngineError(
+                f"PyVRP engine cannot model {len(profiles)} eligibility profiles over "
+                f"{n_nodes} nodes within memory; decompose the day first."
+            )
+        matrices: list[Any] = []
+        for mode, allowed_bytes in profiles:
+            matrix = np.array(problem.travel_s[mode][np.ix_(location_of, location_of)])
+            allowed = np.frombuffer(allowed_bytes, dtype=bool)
+            blocked = n_depots + np.flatnonzero(~allowed)
+            matrix[blocked, :] = _BLOCKED
+            matrix[:, blocked] = _BLOCKED
+            np.fill_diagonal(matrix, 0)
+            matrices.append(matrix)
+
+        clients: list[pyvrp.Client] = []
+        for i in servable:
+            v = problem.visits[i]
+            clients.append(
+                pyvrp.Client(
+                    location=n_depots + len(clients),
+                    delivery=[] if loads is None else [int(loads[i])],
+                    service_duration=v.duration_s,
+                    tw_early=v.window_start_s,
+                    tw_late=v.latest_start_s,
+                )
+            )
+        self.group_carers: list[list[int]] = []
+        vehicle_types = []
+        for key, carers in groups.items():
+            c = problem.carers[carers[0]]
+            vehicle_types.append(
+                pyvrp.VehicleType(
+                    num_available=len(carers),
+                    capacity=[] if caps is None else [int(caps[carers[0]])],
+                    start_depot=depot_index[c.start_location],
+                    end_depot=depot_index[c.end_location],
+                    tw_early=c.shift_start_s,
+                    tw_late=c.shift_end_s,
+                    shift_duration=c.work_cap_s,
+                    # Route duration = travel + waiting + contact, and contact is fixed.
+                    unit_distance_cost=obj.travel_weight - obj.waiting_weight,
+                    unit_duration_cost=obj.waiting_weight,
+                    profile=profiles[(int(key[5]), bytes(key[6]))],
+                )
+            )
+            self.group_carers.append(carers)
+        self.data = pyvrp.ProblemData(
+            locations=[pyvrp.Location(x=0, y=0) for _ in range(n_nodes)],
+            clients=clients,
+            depots=[pyvrp.Depot(location=d) for d in range(n_depots)],
+            vehicle_types=vehicle_types,
+            distance_matrices=matrices,
+            duration_matrices=[m.copy() for m in matrices],
+        )
+
+    def rounds(self, solution: pyvrp.Solution) -> list[list[int]]:
+        """One visit sequence per carer from PyVRP's routes."""
+        rounds: list[list[int]] = [[] for _ in self.problem.carers]
+        next_in_group = [0] * len(self.group_carers)
+        for route in solution.routes():
+            group = route.vehicle_type()
+            carer = self.group_carers[group][next_in_group[group]]
+            next_in_group[group] += 1
+            rounds[carer] = [self.servable[a.idx] for a in route.schedule() if a.is_client()]
+        return rounds
+
+
+def _repair(
+    problem: Problem,
+    rounds: list[list[int]],
+    loads: IntArray | None,
+    caps: IntArray | None,
+) -> tuple[list[tuple[int, ...]], list[Unserved]]:
+    """Drop calls until every round is eligible, on time and within capacity.
+
+    PyVRP returns its best solution even when no feasible one was found; rather than hand
+    back a late or overloaded round, the offending calls are reported as not scheduled.
+    """
+    compatible = problem.compatible
+    dropped: list[Unserved] = []
+    repaired: list[tuple[int, ...]] = []
+    for k, seq in enumerate(rounds):
+        seq = [i for i in seq if compatible[i, k] or _drop(dropped, i, "carer not eligible")]
+        while seq:
+            if loads is not None and caps is not None and loads[seq].sum() > caps[k]:
+                _drop(dropped, seq.pop(int(np.argmax(loads[seq]))), "over capacity")
+                continue
+            single = [tuple(seq) if j == k else () for j in range(problem.num_carers)]
+            costed = evaluate_rounds(problem, single)
+            carer = problem.carers[k]
+            if (
+                costed.costs[k].lateness_s == 0
+                and costed.costs[k].span_s <= carer.work_cap_s
+                and costed.routes[k].return_s <= carer.shift_end_s
+            ):
+                break
+            _drop(dropped, seq.pop(), "round late or over the shift")
+        repaired.append(tuple(seq))
+    return repaired, dropped
+
+
+def _drop(dropped: list[Unserved], visit: int, detail: str) -> bool:
+    dropped.append(Unserved(visit, UnservedReason.NOT_SCHEDULED, f"PyVRP: {detail}"))
+    return False

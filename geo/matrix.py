@@ -1,0 +1,221 @@
+"""Many-to-many travel time and distance matrices over a road network, cached on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from geo.network import RoadNetwork
+from geo.snapping import DEFAULT_MAX_OFFSET_M, Snapped, as_coordinates, snap_points
+
+_CACHE_VERSION = "1"
+_BATCH_SOURCES = 256
+
+
+@dataclass(frozen=True, eq=False)
+class TravelMatrix:
+    """Travel between every ordered pair of points.
+
+    Attributes
+    ----------
+    travel_s
+        ``travel_s[i, j]`` = seconds from point i to point j (int32, rounded; diagonal 0).
+    distance_m
+        ``distance_m[i, j]`` = metres along that same fastest route (int32, rounded).
+    source
+        ``"network"`` or ``"fallback"``.
+    snapped
+        How each point joined the network (``None`` for the fallback model).
+    key
+        Cache key (hex) when computed from a network, else ``""``.
+    """
+
+    travel_s: npt.NDArray[np.int32]
+    distance_m: npt.NDArray[np.int32]
+    source: str
+    snapped: Snapped | None = None
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        n = self.travel_s.shape[0]
+        if self.travel_s.shape != (n, n) or self.distance_m.shape != (n, n):
+            raise ValueError("Expected square travel_s and distance_m of equal shape.")
+
+    @property
+    def n_points(self) -> int:
+        """Number of points."""
+        return int(self.travel_s.shape[0])
+
+
+def travel_matrix(
+    network: RoadNetwork,
+    lat: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    *,
+    cache_dir: str | Path | None = None,
+    max_offset_m: float = DEFAULT_MAX_OFFSET_M,
+    offnet_speed_m_per_s: float | None = None,
+) -> TravelMatrix:
+    """Travel time and distance between every pair of points over the road network.
+
+    Each point is snapped to the network (``snap_points``); the trip i -> j is the access leg
+    of i, the fastest path between their nodes, and the access leg of j. Shortest paths run
+    once per unique snapped node with ``scipy.sparse.csgraph.dijkstra`` in batches of source
+    nodes. The distance is that of the fastest route (not the shortest one): edge weights
+    are integer milliseconds plus metres scaled below one millisecond per path, so one
+    Dijkstra yields both and breaks time ties by distance.
+
+    Parameters
+    ----------
+    network
+        The road network (its mode sets car or walking times).
+    lat, lon
+        Point positions, degrees (WGS84).
+    cache_dir
+        Directory for the ``.npz`` cache keyed by network fingerprint, points and snapping
+        settings; ``None`` disables caching.
+    max_offset_m
+        Largest allowed off-network leg, metres (see ``snap_points``).
+    offnet_speed_m_per_s
+        Off-network speed, m/s; defaults to the profile's for the mode.
+
+    Returns
+    -------
+    TravelMatrix
+        ``travel_s`` (s) and ``distance_m`` (m), n × n int32.
+
+    Raises
+    ------
+    OutsideNetworkError
+        Points too far from the network, named by row.
+    ValueError
+        Bad coordinates.
+    """
+    lat_a, lon_a = as_coordinates(lat, lon)
+    speed = offnet_speed_m_per_s or network.profile.offnet_speed_m_per_s(network.mode)
+    key = _cache_key(network, lat_a, lon_a, max_offset_m, speed)
+    cache_path = Path(cache_dir) / f"travel-{key[:32]}.npz" if cache_dir is not None else None
+    if cache_path is not None:
+        cached = _read_cache(cache_path, key, lat_a.size)
+        if cached is not None:
+            return cached
+
+    snapped = snap_points(
+        network, lat_a, lon_a, max_offset_m=max_offset_m, offnet_speed_m_per_s=speed
+    )
+    travel_s, distance_m = _route(network, snapped)
+    result = TravelMatrix(
+        travel_s=travel_s, distance_m=distance_m, source="network", snapped=snapped, key=key
+    )
+    if cache_path is not None:
+        _write_cache(cache_path, result)
+    return result
+
+
+def _route(
+    network: RoadNetwork, snapped: Snapped
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Fill the point matrices from node-to-node Dijkstra over unique snapped nodes."""
+    n = snapped.node.size
+    travel = np.zeros((n, n), dtype=np.int32)
+    distance = np.zeros((n, n), dtype=np.int32)
+    if n == 0:
+        return travel, distance
+    nodes, inverse = np.unique(snapped.node, return_inverse=True)
+
+    # Integer ms + metres × scale: any simple path's metres × scale < 1 ms, so the integer
+    # part is the path's time and the fraction its length (exact to well under a metre).
+    length = network.length_m
+    time_ms = np.maximum(np.rint(network.travel_s.data * 1000.0), 1.0)
+    scale = 10.0 ** -np.ceil(np.log10(length.data.sum() + 1.0))
+    weights = sparse.csr_matrix(
+        (time_ms + length.data * scale, length.indices, length.indptr), shape=length.shape
+    )
+
+    access_s = snapped.access_s
+    access_m = snapped.access_m
+    order = np.argsort(inverse, kind="stable")  # points grouped by their node
+    starts = np.searchsorted(inverse[order], np.arange(nodes.size + 1))
+    for lo in range(0, nodes.size, _BATCH_SOURCES):
+        hi = min(lo + _BATCH_SOURCES, nodes.size)
+        combined = csgraph.dijkstra(weights, directed=True, indices=nodes[lo:hi])[:, nodes]
+        path_ms = np.floor(combined)
+        path_s = path_ms / 1000.0
+        path_m = (combined - path_ms) / scale
+        rows = order[starts[lo] : starts[hi]]
+        local = inverse[rows] - lo
+        t = path_s[local][:, inverse] + access_s[rows, None] + access_s[None, :]
+        d = path_m[local][:, inverse] + access_m[rows, None] + access_m[None, :]
+        travel[rows] = np.rint(t)
+        distance[rows] = np.rint(d)
+    np.fill_diagonal(travel, 0)
+    np.fill_diagonal(distance, 0)
+    return travel, distance
+
+
+def _cache_key(
+    network: RoadNetwork,
+    lat: npt.NDArray[np.float64],
+    lon: npt.NDArray[np.float64],
+    max_offset_m: float,
+    speed: float,
+) -> str:
+    digest = hashlib.sha256()
+    digest.update(
+        f"{_CACHE_VERSION}|{network.fingerprint}|{network.mode}|{max_offset_m!r}|"
+        f"{speed!r}|{lat.size}|".encode()
+    )
+    digest.update(np.ascontiguousarray(lat).tobytes())
+    digest.update(np.ascontiguousarray(lon).tobytes())
+    return digest.hexdigest()
+
+
+_SNAP_FIELDS = ("node", "snap_lat", "snap_lon", "offset_m", "along_m", "access_s", "segment")
+
+
+def _read_cache(path: Path, key: str, n: int) -> TravelMatrix | None:
+    """The cached matrix, or None when absent, stale or unreadable (then it is recomputed)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if str(npz["key"]) != key or npz["travel_s"].shape != (n, n):
+                return None
+            snapped = Snapped(**{f: npz[f] for f in _SNAP_FIELDS})
+            return TravelMatrix(
+                travel_s=npz["travel_s"],
+                distance_m=npz["distance_m"],
+                source="network",
+                snapped=snapped,
+                key=key,
+            )
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def _write_cache(path: Path, matrix: TravelMatrix) -> None:
+    """Write atomically (temp file then rename) so a crash never leaves a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert matrix.snapped is not None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(
+                fh,
+                key=np.array(matrix.key),
+                travel_s=matrix.travel_s,
+                distance_m=matrix.distance_m,
+                **{f: getattr(matrix.snapped, f) for f in _SNAP_FIELDS},
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

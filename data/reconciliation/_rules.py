@@ -1,0 +1,380 @@
+"""The reconciliation rules of DOMAIN.md, each vectorised over the audited visits.
+
+Each rule returns the flags it raises as a ``RuleFlags``: row positions (into the visits, or
+into the notes for a note without a visit), an evidence sentence per flag with the figures
+(never care-note text), the minutes at stake, and the other record of a pair when there is
+one. Money is added afterwards from the visit's rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.reconciliation._frames import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Notes,
+    Visits,
+    minute_labels,
+)
+from data.records import FlagKind
+from data.tolerances import AuditTolerances
+from data.travel_estimate import TravelEstimate, haversine_m
+
+# Flags that are about quality of care rather than money billed: no £ at stake.
+NO_MONEY_KINDS = frozenset({FlagKind.NOTE_WITHOUT_VISIT, FlagKind.LATE_TIME_CRITICAL})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFlags:
+    """Flags of one kind: positions, evidence, minutes at stake, related record ids."""
+
+    kind: FlagKind
+    rows: IntArray
+    evidence: np.ndarray
+    minutes_at_stake: FloatArray
+    related_record_id: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        kind: FlagKind,
+        rows: IntArray,
+        evidence: list[str],
+        minutes: FloatArray,
+        related: np.ndarray | None = None,
+    ) -> RuleFlags:
+        if related is None:
+            related = np.full(len(rows), None, dtype=object)
+        return cls(
+            kind=kind,
+            rows=np.asarray(rows, dtype=np.int64),
+            evidence=np.asarray(evidence, dtype=object),
+            minutes_at_stake=np.asarray(
+                np.round(np.asarray(minutes, dtype=np.float64), 1), dtype=np.float64
+            ),
+            related_record_id=np.asarray(related, dtype=object),
+        )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}"
+
+
+def _hhmm(labels: np.ndarray) -> np.ndarray:
+    return np.asarray([s[-5:] for s in labels], dtype=object)
+
+
+def verified_minutes(visits: Visits, note_min: FloatArray) -> FloatArray:
+    """Minutes the council should pay: the shorter of ECM and the matched note, capped at planned.
+
+    ``note_min`` is the matched note's length per visit (NaN when none matched: ECM alone
+    counts). A visit without both check-in and check-out verifies nothing. The cap means an
+    overrun is not paid beyond the commissioned minutes; it never changes which visits are
+    short, and changes ``billed_above_verified`` only when billing exceeds the planned minutes.
+    """
+    ecm = np.clip(np.nan_to_num(visits.ecm_min, nan=0.0), 0.0, None)
+    both = np.fmin(ecm, note_min)  # fmin ignores a NaN note
+    capped = np.minimum(both, np.nan_to_num(visits.planned_min, nan=np.inf))
+    return np.where(visits.is_completed, np.clip(capped, 0.0, None), 0.0)
+
+
+def visit_without_note(visits: Visits, note_of_visit: IntArray, tol: AuditTolerances) -> RuleFlags:
+    """A completed ECM visit that no care note matched."""
+    rows = np.flatnonzero(visits.is_completed & (note_of_visit < 0))
+    when = minute_labels(visits.in_s[rows])
+    ecm, billed = visits.ecm_min[rows], visits.billed_min[rows]
+    window = _fmt(tol.note_match_window_min)
+    evidence = [
+        f"Visit checked in {w} ({_fmt(e)} min in ECM, {_fmt(b)} min billed) has no care note "
+        f"by the same carer within {window} min."
+        for w, e, b in zip(when, ecm, billed, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.VISIT_WITHOUT_NOTE, rows, evidence, billed)
+
+
+def note_without_visit(notes: Notes, visit_of_note: IntArray, tol: AuditTolerances) -> RuleFlags:
+    """A care note that matched no completed ECM visit (rows index the notes)."""
+    rows = np.flatnonzero(visit_of_note < 0)
+    when = minute_labels(notes.start_s[rows])
+    minutes = notes.note_min[rows]
+    window = _fmt(tol.note_match_window_min)
+    evidence = [
+        f"Care note records a {_fmt(m)} min visit from {w}, but no ECM visit of the same "
+        f"carer and service user starts within {window} min."
+        for w, m in zip(when, minutes, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.NOTE_WITHOUT_VISIT, rows, evidence, np.nan_to_num(minutes))
+
+
+def duration_mismatch(
+    visits: Visits, notes: Notes, note_of_visit: IntArray, tol: AuditTolerances
+) -> RuleFlags:
+    """ECM minutes and the matched note's minutes differ by more than the tolerance."""
+    has_note = note_of_visit >= 0
+    note_min = np.full(len(visits), np.nan)
+    note_min[has_note] = notes.note_min[note_of_visit[has_note]]
+    gap = np.abs(visits.ecm_min - note_min)
+    rows = np.flatnonzero(visits.is_completed & has_note & (gap > tol.duration_mismatch_min))
+    ecm, noted = visits.ecm_min[rows], note_min[rows]
+    note_ids = notes.frame["note_id"].to_numpy(dtype=object)[note_of_visit[rows]]
+    limit = f"{tol.duration_mismatch_min:g}"
+    evidence = [
+        f"ECM shows {_fmt(e)} min but care note {nid} records {_fmt(m)} min "
+        f"({_fmt(abs(e - m))} min apart; tolerance {limit} min)."
+        for e, m, nid in zip(ecm, noted, note_ids, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.DURATION_MISMATCH, rows, evidence, gap[rows], note_ids)
+
+
+def short_call(visits: Visits, verified_min: FloatArray, tol: AuditTolerances) -> RuleFlags:
+    """Verified minutes below ``short_call_ratio`` of planned, or more than ``short_call_min`` short."""
+    planned = visits.planned_min
+    short_by = planned - verified_min
+    is_short = (verified_min < tol.short_call_ratio * planned) | (short_by > tol.short_call_min)
+    rows = np.flatnonzero(visits.is_completed & is_short)
+    p, v = planned[rows], verified_min[rows]
+    rule = f"tolerance {tol.short_call_ratio:.0%} or {tol.short_call_min:g} min short"
+    evidence = [
+        f"Verified {_fmt(vv)} of {_fmt(pp)} planned min ({100 * vv / pp:.0f}%, "
+        f"{_fmt(pp - vv)} min short; {rule})."
+        for pp, vv in zip(p, v, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.SHORT_CALL, rows, evidence, short_by[rows])
+
+
+@dataclass(frozen=True, slots=True)
+class CarerSequence:
+    """Completed visits in (carer, check-in) order, with each one's predecessors."""
+
+    order: IntArray  # visit positions in sequence order
+    previous: IntArray  # visit position of the preceding visit of the same carer, or -1
+    latest_end: IntArray  # visit position of the earlier visit ending last, or -1
+
+
+def carer_sequence(visits: Visits, carer_code: IntArray) -> CarerSequence:
+    """Sort completed visits by carer then check-in; find each visit's predecessors."""
+    done = np.flatnonzero(visits.is_completed & (carer_code >= 0))
+    order = done[np.lexsort((visits.in_s[done], carer_code[done]))]
+    n = len(order)
+    carer = carer_code[order]
+    same_carer = np.zeros(n, dtype=bool)
+    same_carer[1:] = carer[1:] == carer[:-1]
+    previous = np.full(n, -1, dtype=np.int64)
+    previous[1:] = order[:-1]
+    previous[~same_carer] = -1
+    # Running maximum of check-out within each carer: offset carers so one never leaks into
+    # the next, then track the position where the running maximum was last attained.
+    end = visits.out_s[order]
+    if n:
+        span = float(np.nanmax(end) - np.nanmin(end)) + 1.0
+        key = carer * span + (end - np.nanmin(end))
+        running = np.maximum.accumulate(key)
+        source = np.maximum.accumulate(np.where(key == running, np.arange(n), 0))
+        latest = np.full(n, -1, dtype=np.int64)
+        latest[1:] = order[source[:-1]]
+        latest[~same_carer] = -1
+    else:
+        latest = np.full(0, -1, dtype=np.int64)
+    return CarerSequence(order=order, previous=previous, latest_end=latest)
+
+
+def _overlap_s(visits: Visits, earlier: IntArray, later: IntArray) -> FloatArray:
+    return np.minimum(visits.out_s[earlier], visits.out_s[later]) - visits.in_s[later]
+
+
+def carer_in_two_places(
+    visits: Visits, seq: CarerSequence, tol: AuditTolerances
+) -> tuple[RuleFlags, BoolArray]:
+    """Visits of one carer at different homes overlapping by more than ``overlap_min``.
+
+    Both visits are flagged, each naming the other. Also returns, per sequence position,
+    whether the visit overlaps its immediate predecessor beyond the tolerance (so the travel
+    rule does not flag the same pair twice).
+    """
+    later_all = seq.order
+    earlier_all = seq.latest_end
+    has = earlier_all >= 0
+    overlap = np.full(len(later_all), np.nan)
+    overlap[has] = _overlap_s(visits, earlier_all[has], later_all[has])
+    users = visits.frame["service_user_id"].to_numpy(dtype=object)
+    different = np.zeros(len(later_all), dtype=bool)
+    different[has] = users[earlier_all[has]] != users[later_all[has]]
+    hit = has & different & (overlap > tol.overlap_min * 60.0)
+    later, earlier, minutes = later_all[hit], earlier_all[hit], overlap[hit] / 60.0
+
+    ids = visits.frame["visit_id"].to_numpy(dtype=object)
+    in_later, out_earlier = (
+        _hhmm(minute_labels(visits.in_s[later])),
+        _hhmm(minute_labels(visits.out_s[earlier])),
+    )
+    day = [s[:10] for s in minute_labels(visits.in_s[later])]
+    later_text = [
+        f"Carer checked in here at {t} on {d} while still logged at another home until {o} "
+        f"(visit {other}): {_fmt(m)} min overlap."
+        for t, d, o, other, m in zip(in_later, day, out_earlier, ids[earlier], minutes, strict=True)
+    ]
+    earlier_text = [
+        f"Carer was still logged here until {o} on {d} but checked in at another home at {t} "
+        f"(visit {other}): {_fmt(m)} min overlap."
+        for t, d, o, other, m in zip(in_later, day, out_earlier, ids[later], minutes, strict=True)
+    ]
+    rows = np.concatenate([later, earlier])
+    flags = RuleFlags.build(
+        FlagKind.CARER_IN_TWO_PLACES,
+        rows,
+        later_text + earlier_text,
+        np.concatenate([minutes, minutes]),
+        np.concatenate([ids[earlier], ids[later]]),
+    )
+    prev = seq.previous
+    has_prev = prev >= 0
+    overlaps_previous = np.zeros(len(later_all), dtype=bool)
+    overlaps_previous[has_prev] = (
+        _overlap_s(visits, prev[has_prev], later_all[has_prev]) > tol.overlap_min * 60.0
+    ) & (users[prev[has_prev]] != users[later_all[has_prev]])
+    return flags, overlaps_previous
+
+
+def _place(visits: Visits, rows: IntArray) -> tuple[FloatArray, FloatArray]:
+    """The home's lat/lon, falling back to the check-in's when the home is unknown."""
+    lat, lon = visits.home_lat[rows], visits.home_lon[rows]
+    unknown = np.isnan(lat) | np.isnan(lon)
+    lat = np.where(unknown, visits.check_in_lat[rows], lat)
+    lon = np.where(unknown, visits.check_in_lon[rows], lon)
+    return lat, lon
+
+
+def travel_infeasible(
+    visits: Visits,
+    seq: CarerSequence,
+    overlaps_previous: BoolArray,
+    travel: TravelEstimate,
+    tol: AuditTolerances,
+) -> RuleFlags:
+    """The gap after a carer's previous visit is shorter than the travel between the homes.
+
+    The later visit is flagged. A pair already flagged as the carer in two places is left to
+    that rule; two visits to the same home need no travel but must not overlap.
+    """
+    has_prev = seq.previous >= 0
+    later, earlier = seq.order[has_prev], seq.previous[has_prev]
+    candidate = ~overlaps_previous[has_prev]
+    later, earlier = later[candidate], earlier[candidate]
+    lat1, lon1 = _place(visits, earlier)
+    lat2, lon2 = _place(visits, later)
+    travel_s = np.asarray(travel(lat1, lon1, lat2, lon2), dtype=np.float64)
+    gap_s = visits.in_s[later] - visits.out_s[earlier]
+    hit = gap_s < travel_s - tol.travel_slack_min * 60.0
+    later, earlier = later[hit], earlier[hit]
+    gap_min, travel_min = gap_s[hit] / 60.0, travel_s[hit] / 60.0
+    km = haversine_m(lat1[hit], lon1[hit], lat2[hit], lon2[hit]) / 1000.0
+    ids = visits.frame["visit_id"].to_numpy(dtype=object)
+    evidence = [
+        f"Checked in {_fmt(g)} min after leaving visit {other}, {k:.1f} km away in a straight "
+        f"line; the journey needs about {_fmt(t)} min."
+        for g, other, k, t in zip(gap_min, ids[earlier], km, travel_min, strict=True)
+    ]
+    return RuleFlags.build(
+        FlagKind.TRAVEL_INFEASIBLE, later, evidence, travel_min - gap_min, ids[earlier]
+    )
+
+
+def double_up_single_carer(visits: Visits) -> RuleFlags:
+    """A double-up (a group, or a call needing two carers) with only one completed visit.
+
+    Visits of a two-carer call without a group are grouped by call and planned day.
+    """
+    frame = visits.frame
+    has_group = frame["double_up_group"].notna().to_numpy()
+    needs_two = (visits.carers_required >= 2) & frame["call_id"].notna().to_numpy() & ~has_group
+    day = pd.Series((visits.planned_s // 86_400).astype(np.int64), index=frame.index).astype("str")
+    key = pd.Series(None, index=frame.index, dtype="str")
+    key[has_group] = "g:" + frame["double_up_group"][has_group]
+    key[needs_two] = "c:" + frame["call_id"][needs_two] + "@" + day[needs_two]
+    in_scope = has_group | needs_two
+    codes = np.asarray(pd.factorize(key)[0], dtype=np.int64)
+    counted = in_scope & visits.is_completed
+    completed_per_group = np.bincount(codes[counted], minlength=int(codes.max(initial=0)) + 1)
+    rows = np.flatnonzero(counted & (completed_per_group[np.maximum(codes, 0)] == 1))
+    planned = visits.planned_min[rows]
+    when = minute_labels(visits.planned_s[rows])
+    evidence = [
+        f"Double-up call planned for two carers at {w}, but only this carer logged a completed "
+        f"visit ({_fmt(p)} min of the second carer's time unaccounted for)."
+        for w, p in zip(when, planned, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.DOUBLE_UP_SINGLE_CARER, rows, evidence, planned)
+
+
+def manual_check_in(visits: Visits) -> RuleFlags:
+    """A completed visit whose check-in was entered by hand."""
+    manual = visits.frame["method"].eq("manual").to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(visits.is_completed & manual)
+    billed = visits.billed_min[rows]
+    evidence = [
+        f"Check-in entered manually, not by app, phone or tag; {_fmt(b)} min billed on it."
+        for b in billed
+    ]
+    return RuleFlags.build(FlagKind.MANUAL_CHECK_IN, rows, evidence, billed)
+
+
+def check_in_far_from_home(visits: Visits, tol: AuditTolerances) -> RuleFlags:
+    """A check-in location further than ``far_check_in_m`` from the service user's home."""
+    distance = haversine_m(
+        visits.check_in_lat, visits.check_in_lon, visits.home_lat, visits.home_lon
+    )
+    rows = np.flatnonzero(visits.is_completed & (distance > tol.far_check_in_m))
+    metres, billed = distance[rows], visits.billed_min[rows]
+    limit = _fmt(tol.far_check_in_m)
+    evidence = [
+        f"Checked in {_fmt(d)} m from the service user's home (tolerance {limit} m); "
+        f"{_fmt(b)} min billed."
+        for d, b in zip(metres, billed, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.CHECK_IN_FAR_FROM_HOME, rows, evidence, billed)
+
+
+def billed_above_verified(
+    visits: Visits, verified_min: FloatArray, tol: AuditTolerances
+) -> RuleFlags:
+    """Billed minutes exceed verified minutes by more than the tolerance (missed visits too)."""
+    over = visits.billed_min - verified_min
+    rows = np.flatnonzero(over > tol.billed_above_verified_min)
+    status = np.where(
+        visits.is_missed[rows],
+        "the visit was missed",
+        np.where(visits.is_cancelled[rows], "the visit was cancelled", ""),
+    )
+    billed, verified = visits.billed_min[rows], verified_min[rows]
+    evidence = [
+        f"Billed {_fmt(b)} min but {s}."
+        if s
+        else f"Billed {_fmt(b)} min against {_fmt(v)} verified min ({_fmt(b - v)} min over)."
+        for b, v, s in zip(billed, verified, status, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.BILLED_ABOVE_VERIFIED, rows, evidence, over[rows])
+
+
+def late_time_critical(visits: Visits, tol: AuditTolerances) -> RuleFlags:
+    """A time-critical call checked in more than ``late_time_critical_min`` late or early."""
+    offset_min = (visits.in_s - visits.planned_s) / 60.0
+    rows = np.flatnonzero(
+        visits.is_completed
+        & visits.is_time_critical
+        & (np.abs(offset_min) > tol.late_time_critical_min)
+    )
+    offset = offset_min[rows]
+    planned = _hhmm(minute_labels(visits.planned_s[rows]))
+    checked = _hhmm(minute_labels(visits.in_s[rows]))
+    limit = _fmt(tol.late_time_critical_min)
+    evidence = [
+        f"Time-critical call started {_fmt(abs(o))} min {'late' if o > 0 else 'early'} "
+        f"(planned {p}, checked in {c}; tolerance ±{limit} min)."
+        for o, p, c in zip(offset, planned, checked, strict=True)
+    ]
+    return RuleFlags.build(FlagKind.LATE_TIME_CRITICAL, rows, evidence, np.abs(offset))

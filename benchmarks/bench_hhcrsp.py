@@ -159,18 +159,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     for group in sorted(set(gaps) | set(failures)):
         values = gaps.get(group, [])
-        mean = f"{statistics.fmean(values):6.2f}%" if values else "   n/a"
+        shown = f"{statistics.fmean(values):6.2f}%" if values else "   n/a"
         print(
-            f"set {group}: mean gap {mean} over {len(values)} feasible, {failures.get(group, 0)} infeasible or failed"
+            f"set {group}: mean gap {shown} over {len(values)} feasible, {failures.get(group, 0)} infeasible or failed"
         )
     for sets, target in TARGET_GAP_PCT.items():
         values = [g for s in sets for g in gaps.get(s, [])]
         failed = sum(failures.get(s, 0) for s in sets)
         if values or failed:
-            mean = statistics.fmean(values) if values else float("nan")
-            verdict = "meets" if values and not failed and mean <= target else "misses"
+            overall = statistics.fmean(values) if values else float("nan")
+            verdict = "meets" if values and not failed and overall <= target else "misses"
             print(
-                f"sets {sets[0]}-{sets[-1]}: mean gap {mean:.2f}% over {len(values)} "
+                f"sets {sets[0]}-{sets[-1]}: mean gap {overall:.2f}% over {len(values)} "
                 f"(target <= {target:g}%, {verdict}; {failed} infeasible or failed)"
             )
 

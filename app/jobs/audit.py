@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,8 @@ from data import (
 )
 from data.records import LOAD_ORDER
 from data.travel_estimate import straight_line_travel
+
+EDGE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,17 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return first, datetime.combine(after, datetime.min.time())
 
 
+def for_provider(result: AuditResult, provider_id: str) -> AuditResult:
+    """The rows of an audit that concern one provider."""
+    frames = {
+        name: frame[frame["provider_id"] == provider_id].reset_index(drop=True)
+        for name, frame in result.frames().items()
+    }
+    if frames["provider_month"].empty:
+        raise ValueError(f"Provider {provider_id!r} has no ECM visits in this period.")
+    return AuditResult(**frames)
+
+
 def run_audit(
     settings: Settings,
     *,
@@ -48,16 +61,15 @@ def run_audit(
     month: str | None = None,
 ) -> AuditOutcome:
     """Reconcile the stored ECM visits and care notes and write every output."""
-    start, end = month_bounds(month) if month else (None, None)
+    period = month_bounds(month) if month else None
+    # Read a day either side so visit pairs and notes across the edges are judged whole.
+    start, end = (period[0] - EDGE, period[1] + EDGE) if period else (None, None)
     upgrade_schema(settings.database_url)
     engine = create_engine_for(settings.database_url)
     try:
-        records: dict[str, pd.DataFrame] = {}
-        for kind in LOAD_ORDER:
-            by_provider = provider_id if kind in ("ecm_visit", "package", "carer") else None
-            records[kind] = read_records(
-                engine, kind, provider_id=by_provider, start=start, end=end
-            )
+        records: dict[str, pd.DataFrame] = {
+            kind: read_records(engine, kind, start=start, end=end) for kind in LOAD_ORDER
+        }
         if records["ecm_visit"].empty:
             raise ValueError(
                 "No ECM visits stored for this selection; run `carerounds ingest` first."
@@ -69,7 +81,12 @@ def run_audit(
             travel=straight_line_travel(
                 circuity=audit.travel_circuity, speed_m_per_s=audit.travel_speed_m_per_s
             ),
+            period=period,
         )
+        # Notes are attributed to providers through their carers, so the whole period is
+        # reconciled and one provider's rows are selected afterwards.
+        if provider_id is not None:
+            result = for_provider(result, provider_id)
         params = {"provider_id": provider_id, "month": month, **audit.model_dump()}
         run_id = write_audit_run(engine, result.frames(), params)
     finally:

@@ -61,8 +61,8 @@ def run_ours(path: Path, time_limit_s: float, seed: int, workers: int) -> Hhcrsp
     started = time.perf_counter()
     try:
         solution = solver.reallocate(converted.problem, params)
-    except NotImplementedError:
-        return HhcrspRun(None, 0.0, "reallocate not implemented")
+    except Exception as exc:  # a crashing solver is a result, not the end of the run
+        return HhcrspRun(None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     runtime_s = time.perf_counter() - started
     evaluation = evaluate_schedule(instance, mankowska_schedule(converted, solution))
     note = f"{len(solution.unserved)} unserved" if solution.unserved else ""

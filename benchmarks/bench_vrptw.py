@@ -196,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         cells = []
         row: dict[str, object] = {"instance": instance.name, "bks": best}
         for engine in engines:
-            run = RUNNERS[engine](instance, args.time_limit, args.seed)
+            try:
+                run = RUNNERS[engine](instance, args.time_limit, args.seed)
+            except Exception as exc:  # a crashing engine is a result, not the end of the run
+                run = EngineRun(None, (f"{type(exc).__name__}: {exc}",), 0.0)
+                print(f"  {engine} on {instance.name} failed: {run.problems[0]}", file=sys.stderr)
             if run.distance is None:
                 cells.append(f"{'n/a':>18}")
                 invalid[engine] += 1

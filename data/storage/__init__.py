@@ -1,6 +1,15 @@
 """Storage: ORM models, engines, the Alembic schema, bulk load and read, audit outputs."""
 
+from data.storage._audit import latest_audit_run, read_audit_table, write_audit_run
 from data.storage._base import Base
+from data.storage._bulk import (
+    ExistingImport,
+    StagedImport,
+    record_failed_import,
+    record_table,
+    staged_import,
+)
+from data.storage._digest import database_digest, table_digest
 from data.storage._engine import (
     create_engine_for,
     current_revision,
@@ -29,9 +38,11 @@ from data.storage._models import (
     Provider,
     ServiceUser,
 )
+from data.storage._records import PERIOD_COLUMNS, read_records, record_dtypes
 
 __all__ = [
     "AUDIT_MODELS",
+    "PERIOD_COLUMNS",
     "POSTGIS_POINTS",
     "RECORD_MODELS",
     "AuditFlag",
@@ -44,16 +55,28 @@ __all__ = [
     "CareNote",
     "Carer",
     "EcmVisit",
+    "ExistingImport",
     "ImportBatch",
     "Package",
     "Provider",
     "ServiceUser",
+    "StagedImport",
     "create_engine_for",
     "current_revision",
+    "database_digest",
     "downgrade_schema",
     "is_postgresql",
+    "latest_audit_run",
     "migration_heads",
     "migration_revisions",
+    "read_audit_table",
+    "read_records",
+    "record_dtypes",
+    "record_failed_import",
+    "record_table",
     "schema_differences",
+    "staged_import",
+    "table_digest",
     "upgrade_schema",
+    "write_audit_run",
 ]

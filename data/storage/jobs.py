@@ -224,6 +224,16 @@ class JobRepository:
         )
         return outcome.rowcount == 1  # type: ignore[attr-defined]
 
+    def release(self, job_id: int, worker_id: str, *, reason: str) -> bool:
+        """Hand a running job back to the queue (its worker is shutting down)."""
+        outcome = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+            .values(status="queued", worker_id=None, progress=0.0, progress_message=reason[:200])
+            .execution_options(synchronize_session=False)
+        )
+        return outcome.rowcount == 1  # type: ignore[attr-defined]
+
     def request_cancel(self, job_id: int, *, now: datetime) -> Job | None:
         """Cancel a queued job at once; ask the worker to stop a running one."""
         self.session.execute(

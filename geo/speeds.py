@@ -123,13 +123,20 @@ class SpeedProfile:
         """Travel speed on one way, m/s, from its ``highway`` and ``maxspeed`` tags."""
         if mode == "walk":
             return self.walk_speed_m_per_s
-        highway = _first(tags.get("highway"))
-        default_kmh, cap_kmh = self._table.get(
-            highway or "", (self.unknown_class_kmh, self.unknown_class_kmh)
-        )
-        tagged = parse_maxspeed_kmh(tags.get("maxspeed"))
-        kmh = default_kmh if tagged is None else min(tagged * self.maxspeed_factor, cap_kmh)
-        return kmh / 3.6
+        # osmnx-simplified edges may merge several ways: list-valued tags. Take the slowest
+        # combination so the result does not depend on list order.
+        highways = _all(tags.get("highway")) or [""]
+        limits = [parse_maxspeed_kmh(m) for m in _all(tags.get("maxspeed"))]
+        tagged = min((m for m in limits if m is not None), default=None)
+        speeds = []
+        for highway in highways:
+            default_kmh, cap_kmh = self._table.get(
+                highway, (self.unknown_class_kmh, self.unknown_class_kmh)
+            )
+            speeds.append(
+                default_kmh if tagged is None else min(tagged * self.maxspeed_factor, cap_kmh)
+            )
+        return min(speeds) / 3.6
 
     def fingerprint(self) -> str:
         """Stable text form, part of a network's cache key."""
@@ -145,12 +152,20 @@ class SpeedProfile:
         )
 
 
+def _all(value: object) -> list[str]:
+    """Every value of a possibly list-valued attribute, as text."""
+    if isinstance(value, list | tuple | set):
+        return sorted(str(v) for v in value)
+    first = _first(value)
+    return [] if first is None else [first]
+
+
 def _first(value: object) -> str | None:
-    """First item of an osmnx list-valued attribute, or the value itself as text."""
+    """A list-valued osmnx attribute's alphabetically first item, or the value as text."""
     if value is None:
         return None
-    if isinstance(value, list | tuple):
-        return str(value[0]) if value else None
+    if isinstance(value, list | tuple | set):
+        return min(str(v) for v in value) if value else None
     if isinstance(value, float) and value != value:  # NaN from a DataFrame round-trip
         return None
     return str(value)
@@ -196,9 +211,13 @@ def parse_maxspeed_kmh(value: object) -> float | None:
 
 def is_routable(tags: Mapping[str, object], mode: Mode) -> bool:
     """Whether a way with these OSM tags belongs to the ``mode`` network."""
-    highway = _first(tags.get("highway"))
-    if highway is None or _first(tags.get("area")) == "yes":
+    classes = _all(tags.get("highway"))
+    if not classes or _first(tags.get("area")) == "yes":
         return False
+    # A merged (list-valued) edge is routable when any of its ways is.
+    highway = next((c for c in classes if c in _DRIVE_CLASSES), classes[0])
+    if mode == "walk":
+        highway = next((c for c in classes if c in _WALK_CLASSES), classes[0])
     access = _first(tags.get("access"))
     if mode == "walk":
         foot = _first(tags.get("foot"))

@@ -151,6 +151,58 @@ def db_upgrade() -> None:
     console.print("Database is at the latest schema.")
 
 
+users_cli = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+
+
+@users_cli.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name, e.g. a.broker@council.gov.uk")],
+    role: Annotated[
+        str, typer.Option(help="broker | contract_manager | analyst | admin | service_account")
+    ],
+    area: Annotated[str | None, typer.Option(help="A broker's area (default: all).")] = None,
+    note_text: Annotated[
+        bool, typer.Option(help="Grant a contract manager the flagged care-note excerpt.")
+    ] = False,
+    ttl_days: Annotated[int, typer.Option(help="Days until the token expires.")] = 90,
+) -> None:
+    """Create a user and print a bearer token for them (shown once; only its hash is kept)."""
+    from app.api.users import create_user_with_token
+
+    settings = get_settings()
+    try:
+        token = create_user_with_token(
+            settings, username, role, area=area, may_read_note_text=note_text, ttl_days=ttl_days
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"Created {role} {username!r}. Token (store it now; it is not shown again):")
+    print(token)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(help="Job workers to run beside the server (default: settings).")
+    ] = None,
+) -> None:
+    """Serve the API and web page; also runs the job worker unless --workers 0."""
+    from app.api.serve import serve as run_server
+
+    run_server(get_settings(), host=host, port=port, workers=workers)
+
+
+@cli.command()
+def worker() -> None:
+    """Run a job worker on its own (audits, re-allocations) until interrupted."""
+    from app.api.serve import run_worker
+
+    run_worker(get_settings())
+
+
 def main() -> None:
     """Entry point of the ``carerounds`` script."""
     cli()

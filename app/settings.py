@@ -50,6 +50,8 @@ class ApiSettings(BaseModel):
     job_max_attempts: int = 2
     # Workers the serve command starts beside the web server (0: none; run `carerounds worker`).
     serve_workers: int = 1
+    # Map tiles for the web page, e.g. an internal tile server; None draws points only (offline).
+    map_tile_url: str | None = None
 
 
 class Settings(BaseSettings):

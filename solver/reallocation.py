@@ -2,11 +2,123 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
+
+from solver import _ortools_engine
+from solver._decompose import Part, decompose
+from solver._precheck import precheck
+from solver.baseline import evaluate_rounds, today_rounds
+from solver.errors import InvalidRoundsError
 from solver.params import ReallocationParams
-from solver.problem import Problem
-from solver.solution import Solution
+from solver.problem import BoolArray, Policy, Problem, Visit
+from solver.solution import Solution, SolveStats, Unserved, UnservedReason
+
+# Share of the budget kept back for pre-checks, model building and stitching.
+_OVERHEAD_SHARE = 0.1
+
+
+def _subproblem(problem: Problem, part: Part) -> Problem:
+    """The part as a problem of its own, with locations and carers renumbered."""
+    carer_new = np.full(problem.num_carers, -1, dtype=np.int64)
+    carer_new[part.carers] = np.arange(part.carers.size)
+    locs = sorted(
+        {problem.visits[i].location for i in part.visits}
+        | {problem.carers[k].start_location for k in part.carers}
+        | {problem.carers[k].end_location for k in part.carers}
+    )
+    loc_new = {x: j for j, x in enumerate(locs)}
+    visits = []
+    for i in part.visits:
+        v = problem.visits[i]
+        visits.append(
+            Visit(
+                location=loc_new[v.location],
+                window_start_s=v.window_start_s,
+                window_end_s=v.window_end_s,
+                duration_s=v.duration_s,
+                skills=v.skills,
+                gender=v.gender,
+                provider=v.provider,
+                carer=int(carer_new[v.carer]) if v.carer >= 0 else -1,
+                service_user=v.service_user,
+                sync_group=v.sync_group,
+                sync_min_gap_s=v.sync_min_gap_s,
+                sync_max_gap_s=v.sync_max_gap_s,
+            )
+        )
+    carers = []
+    for k in part.carers:
+        c = problem.carers[k]
+        carers.append(
+            type(c)(
+                provider=c.provider,
+                start_location=loc_new[c.start_location],
+                end_location=loc_new[c.end_location],
+                shift_start_s=c.shift_start_s,
+                shift_end_s=c.shift_end_s,
+                max_work_s=c.max_work_s,
+                skills=c.skills,
+                gender=c.gender,
+                travel_mode=c.travel_mode,
+            )
+        )
+    ix = np.ix_(locs, locs)
+    eligible = problem.policy.eligible
+    policy = Policy(
+        eligible=None if eligible is None else eligible[:, part.visits],
+        max_provider_changes=problem.policy.max_provider_changes,
+        carer_change_penalty=problem.policy.carer_change_penalty,
+    )
+    return Problem(
+        visits=tuple(visits),
+        carers=tuple(carers),
+        travel_s=tuple(t[ix] for t in problem.travel_s),
+        distance_m=None,
+        policy=policy,
+        objective=problem.objective,
+        n_providers=problem.n_providers,
+    )
+
+
+def _solve_part(
+    args: tuple[
+        Problem,
+        BoolArray,
+        ReallocationParams,
+        float,
+        list[list[int]] | None,
+        int | None,
+    ],
+) -> _ortools_engine.EngineResult:
+    problem, feasible, params, limit_s, initial, cap = args
+    return _ortools_engine.solve(
+        problem,
+        feasible,
+        params,
+        time_limit_s=limit_s,
+        initial=initial,
+        max_provider_changes=cap,
+    )
+
+
+def _check_initial(problem: Problem, initial: Sequence[Sequence[int]]) -> list[list[int]]:
+    if len(initial) != problem.num_carers:
+        raise InvalidRoundsError(
+            f"Expected {problem.num_carers} initial rounds (one per carer), got {len(initial)}."
+        )
+    seen: set[int] = set()
+    out = []
+    for k, seq in enumerate(initial):
+        for i in seq:
+            if not 0 <= i < problem.num_visits or i in seen:
+                raise InvalidRoundsError(f"Carer {k}: visit {i} is unknown or repeated.")
+            seen.add(i)
+        out.append([int(i) for i in seq])
+    return out
 
 
 def reallocate(
@@ -16,6 +128,19 @@ def reallocate(
     initial: Sequence[Sequence[int]] | None = None,
 ) -> Solution:
     """Find rounds serving every call feasibly with least travel, then least waiting.
+
+    Calls that cannot be served whatever the others do (no skilled or eligible carer, a
+    window shorter than the visit, a double-up only one carer can attend, a start-gap band
+    the windows cannot meet, no carer able to reach it inside their shift) are reported
+    with that reason and kept out of the search. The rest go into an OR-Tools routing model
+    with optional-visit penalties, so a call that does not fit is reported as
+    ``NOT_SCHEDULED`` rather than failing the whole day. Days larger than
+    ``params.max_part_visits`` are cut into geographic parts solved in parallel; a call can
+    only move between carers of its part.
+
+    Same inputs and seed give the same answer when ``params.solution_limit`` stops the
+    search; with only a wall-clock limit the search may stop at a different point on a
+    busier machine, so answers can differ slightly between runs.
 
     Parameters
     ----------
@@ -32,5 +157,92 @@ def reallocate(
     Solution
         Rounds with start times; every call is in exactly one round or in ``unserved``
         with a reason.
+
+    Raises
+    ------
+    InvalidRoundsError
+        If ``initial`` does not have one round per carer or repeats a visit.
     """
-    raise NotImplementedError
+    params = params or ReallocationParams()
+    t0 = time.perf_counter()
+    reasons, feasible = precheck(problem)
+    if initial is not None:
+        start_rounds: list[list[int]] | None = _check_initial(problem, initial)
+    elif params.use_initial and any(v.carer >= 0 for v in problem.visits):
+        start_rounds = [list(r) for r in today_rounds(problem)]
+    else:
+        start_rounds = None
+
+    parts = decompose(problem, max_part_visits=params.max_part_visits, seed=params.seed)
+    cap = problem.policy.max_provider_changes
+    users = np.array(
+        [v.service_user if v.service_user >= 0 else -1 - i for i, v in enumerate(problem.visits)]
+    )
+    n_users = max(1, np.unique(users).size)
+    budget = params.time_limit_s * (1 - _OVERHEAD_SHARE) - (time.perf_counter() - t0)
+    budget = max(budget, 0.1)
+    total_visits = max(1, problem.num_visits)
+    lanes = min(params.workers, len(parts))
+    jobs = []
+    for part in parts:
+        sub = problem if len(parts) == 1 else _subproblem(problem, part)
+        sub_feasible = feasible[np.ix_(part.visits, part.carers)]
+        local_of = {int(i): j for j, i in enumerate(part.visits)}
+        init = None
+        if start_rounds is not None:
+            init = [[local_of[i] for i in start_rounds[k] if i in local_of] for k in part.carers]
+        part_cap = cap
+        if cap is not None and len(parts) > 1:
+            part_cap = int(cap * np.unique(users[part.visits]).size // n_users)
+        share = part.visits.size / total_visits
+        limit = max(0.1, budget * lanes * share)
+        jobs.append((sub, sub_feasible, params, limit, init, part_cap))
+
+    if lanes > 1:
+        with ProcessPoolExecutor(max_workers=lanes) as pool:
+            results = list(pool.map(_solve_part, jobs))
+    else:
+        results = [_solve_part(job) for job in jobs]
+
+    m = problem.num_carers
+    rounds: list[tuple[int, ...]] = [() for _ in range(m)]
+    start_s: dict[int, int] = {}
+    depart_s = [c.shift_start_s for c in problem.carers]
+    statuses = []
+    for part, result in zip(parts, results, strict=True):
+        statuses.append(result.status)
+        for j, k in enumerate(part.carers):
+            rounds[k] = tuple(int(part.visits[i]) for i in result.rounds[j])
+            depart_s[k] = result.depart_s[j]
+        for i, s in result.start_s.items():
+            start_s[int(part.visits[i])] = s
+
+    # A double-up with only one half placed is no double-up: take the half back out.
+    carer_of = np.full(problem.num_visits, -1, dtype=np.int64)
+    for k, r in enumerate(rounds):
+        carer_of[list(r)] = k
+    unserved: list[Unserved] = [r for r in reasons if r is not None]
+    orphans: set[int] = set()
+    for a, b in problem.sync_pairs:
+        a, b = int(a), int(b)
+        if (carer_of[a] < 0) != (carer_of[b] < 0):
+            placed, missing = (a, b) if carer_of[a] >= 0 else (b, a)
+            orphans.add(placed)
+            unserved.append(
+                Unserved(placed, UnservedReason.PARTNER_UNSERVED, f"other half is visit {missing}")
+            )
+    if orphans:
+        rounds = [tuple(i for i in r if i not in orphans) for r in rounds]
+    return evaluate_rounds(
+        problem,
+        rounds,
+        start_s=start_s,
+        depart_s=depart_s,
+        unserved=unserved,
+        stats=SolveStats(
+            wall_s=time.perf_counter() - t0,
+            parts=len(parts),
+            engine="ortools",
+            status=",".join(sorted(set(statuses))),
+        ),
+    )

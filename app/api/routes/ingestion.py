@@ -44,7 +44,9 @@ async def upload_file(
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(require(Permission.INGEST))],
     file: Annotated[UploadFile, File(description="CSV, XLSX or JSON export.")],
-    kind: Annotated[RecordKindName, Form(description="Record kind the file holds.")],
+    kind: Annotated[
+        RecordKindName | None, Form(description="Record kind; detected from headers if absent.")
+    ] = None,
     mapping: Annotated[
         UploadFile | None, File(description="Optional column-mapping file (JSON or TOML).")
     ] = None,
@@ -67,11 +69,12 @@ async def upload_file(
         kind=kind,
         mapping=mapping_path,
         progress=None,
+        record_failure=True,
     )
     return ImportOut(
         batch_id=getattr(result, "batch_id", None),
         file_name=path.name,
-        kind=str(getattr(result, "kind", kind)),
+        kind=str(getattr(result, "kind", kind or "")),
         rows=int(getattr(result, "rows", 0)),
         already_imported=bool(getattr(result, "already_imported", False)),
     )

@@ -190,8 +190,12 @@ def parse_maxspeed_kmh(value: object) -> float | None:
     """Parse an OSM ``maxspeed`` value to km/h; ``None`` when absent or not a number.
 
     Bare numbers are km/h (the OSM convention); ``"30 mph"`` is converted; ``"30;40"`` takes
-    the first; UK named limits (``GB:nsl_single``) map to their mph values.
+    the first; UK named limits (``GB:nsl_single``) map to their mph values; a list (an
+    osmnx-merged edge) gives its lowest limit.
     """
+    if isinstance(value, list | tuple | set):
+        parsed = [p for p in (parse_maxspeed_kmh(v) for v in value) if p is not None]
+        return min(parsed, default=None)
     text = _first(value)
     if text is None:
         return None

@@ -126,7 +126,7 @@ def test_graphml_matches_xml(tmp_path, tiny_town_drive: RoadNetwork, tiny_town_o
 def test_missing_file_names_the_path(tmp_path) -> None:
     """A missing file raises NetworkFileNotFoundError (a FileNotFoundError) naming it."""
     missing = tmp_path / "nowhere.osm.pbf"
-    with pytest.raises(NetworkFileNotFoundError, match="nowhere.osm.pbf"):
+    with pytest.raises(NetworkFileNotFoundError, match=r"nowhere\.osm\.pbf"):
         load_network(missing)
     with pytest.raises(FileNotFoundError):
         load_network(missing)
@@ -136,7 +136,7 @@ def test_corrupt_pbf_names_the_file(tmp_path) -> None:
     """Random bytes with a .pbf name raise NetworkFileError naming the file."""
     bad = tmp_path / "garbage.osm.pbf"
     bad.write_bytes(np.random.default_rng(0).bytes(5_000))
-    with pytest.raises(NetworkFileError, match="garbage.osm.pbf"):
+    with pytest.raises(NetworkFileError, match=r"garbage\.osm\.pbf"):
         load_network(bad)
 
 
@@ -164,7 +164,7 @@ def test_corrupt_xml_and_unknown_type(tmp_path) -> None:
     """Broken XML and an unknown extension raise NetworkFileError naming the file."""
     xml = tmp_path / "broken.osm"
     xml.write_text("<osm><node id='1'")
-    with pytest.raises(NetworkFileError, match="broken.osm"):
+    with pytest.raises(NetworkFileError, match=r"broken\.osm"):
         load_network(xml)
     other = tmp_path / "roads.shp"
     other.write_text("x")

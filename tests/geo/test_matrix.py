@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -105,7 +107,7 @@ def test_distance_is_along_the_fastest_route(rutland_drive: RoadNetwork, rutland
         graph.add_edge(int(u), int(v), t=float(t), d=float(d))
     i, j = 5, 250
     path = nx.dijkstra_path(graph, int(m.snapped.node[i]), int(m.snapped.node[j]), weight="t")
-    along = sum(graph[a][b]["d"] for a, b in zip(path[:-1], path[1:], strict=True))
+    along = sum(graph[a][b]["d"] for a, b in itertools.pairwise(path))
     expected = along + m.snapped.access_m[i] + m.snapped.access_m[j]
     assert m.distance_m[i, j] == pytest.approx(expected, abs=2.0)
 

@@ -1,5 +1,6 @@
 """data package."""
 
+from data import synthetic as synthetic
 from data.ingestion import ColumnMapping as ColumnMapping
 from data.ingestion import ImportResult as ImportResult
 from data.ingestion import ingest_file as ingest_file
@@ -15,3 +16,5 @@ from data.storage import read_records as read_records
 from data.storage import table_digest as table_digest
 from data.storage import upgrade_schema as upgrade_schema
 from data.storage import write_audit_run as write_audit_run
+from data.synthetic import SyntheticConfig as SyntheticConfig
+from data.synthetic import SyntheticDataset as SyntheticDataset

@@ -2,7 +2,9 @@
 
 Every rule is vectorised over positional arrays, so this module does the joins once: each
 visit gets its home's lat/lon, its call's carers-required and time-critical flags, and its
-hourly rate (package via call, else provider). Care-note text is never read.
+hourly rate (package via call, else provider). Ids stay in their (Arrow-backed) string columns
+and are replaced by integer codes for the work; strings are only built for flagged rows.
+Care-note text is never read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import date, datetime
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data.reconciliation.errors import MissingRecordsError
 from data.records import LIST_SEPARATOR
@@ -33,6 +37,14 @@ VISIT_REQUIRED = (
     "status",
 )
 NOTE_REQUIRED = ("note_id", "service_user_id", "carer_id", "visit_start", "visit_end")
+_VISIT_ID_COLUMNS = (
+    "visit_id",
+    "provider_id",
+    "service_user_id",
+    "carer_id",
+    "call_id",
+    "double_up_group",
+)
 
 Period = tuple[date | datetime | str, date | datetime | str]
 
@@ -57,6 +69,34 @@ def seconds(column: pd.Series) -> FloatArray:
     return out
 
 
+def bound_s(value: date | datetime | str) -> float:
+    """A period bound as epoch seconds (naive wall-clock time, like the records)."""
+    return float(pd.Timestamp(value).timestamp())
+
+
+def text_column(column: pd.Series) -> pd.Series:
+    """An id column as the ``str`` dtype, empty strings treated as missing."""
+    if column.dtype != "str":
+        column = column.astype("str")
+    if (column == "").any():
+        column = column.where(column != "")
+    return column.reset_index(drop=True)
+
+
+def take_text(column: pd.Series, positions: IntArray) -> pd.Series:
+    """``column[positions]`` as a fresh ``str`` Series; position -1 gives a missing value."""
+    return pd.Series(column.array.take(positions, allow_fill=True))
+
+
+def labels(codes: IntArray, names: list[str]) -> pd.Series:
+    """A ``str`` Series naming each code (built in Arrow: no Python string per row)."""
+    if not names:
+        return pd.Series(pd.array([None] * len(codes), dtype="str"))
+    mask = codes < 0
+    arrow = pc.take(pa.array(names, pa.string()), pa.array(codes, mask=mask))
+    return pd.Series(arrow.to_pandas(), dtype="str")
+
+
 def _floats(column: pd.Series | None, n: int) -> FloatArray:
     if column is None:
         return np.full(n, np.nan)
@@ -72,9 +112,20 @@ def _bools(column: pd.Series | None, n: int) -> BoolArray:
     return text.isin(("true", "1", "yes", "y", "t", "1.0")).to_numpy(dtype=bool)
 
 
-def _lookup(keys: pd.Series, index: pd.Index) -> IntArray:
-    """Position of each key in ``index`` (-1 when absent), vectorised."""
-    return np.asarray(index.get_indexer(pd.Index(keys)), dtype=np.int64)
+def codes_of(column: pd.Series) -> tuple[IntArray, pd.Index]:
+    """Integer codes (-1 for missing) and the distinct values, in order of appearance."""
+    codes, uniques = pd.factorize(column)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def lookup(column: pd.Series, index: pd.Index) -> IntArray:
+    """Position of each value of ``column`` in ``index`` (-1 when absent).
+
+    Factorises first so the hash lookup runs once per distinct value, not once per row.
+    """
+    codes, uniques = codes_of(column)
+    at = np.asarray(index.get_indexer(uniques), dtype=np.int64)
+    return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
 
 
 def _take(values: np.ndarray, positions: IntArray, fill: object = np.nan) -> np.ndarray:
@@ -84,11 +135,27 @@ def _take(values: np.ndarray, positions: IntArray, fill: object = np.nan) -> np.
     return out
 
 
-def month_labels(planned_s: FloatArray) -> np.ndarray:
-    """``"YYYY-MM"`` for each epoch second (computed once per distinct month)."""
-    months = planned_s.astype("datetime64[s]").astype("datetime64[M]")
-    unique, inverse = np.unique(months, return_inverse=True)
-    return np.asarray(np.datetime_as_string(unique), dtype=object)[inverse]
+def _index_of(frame: pd.DataFrame, key: str) -> pd.Index:
+    return pd.Index(text_column(frame[key]))
+
+
+def dense_codes(values: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(values, return_inverse=True)`` for small-range ints, in O(n) not O(n log n)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = int(values.min())
+    shifted = values - low
+    present = np.bincount(shifted) > 0
+    remap = np.cumsum(present) - 1
+    return np.flatnonzero(present) + low, remap[shifted]
+
+
+def month_codes(epoch_s: FloatArray) -> tuple[IntArray, list[str]]:
+    """Code of each time's ``"YYYY-MM"`` and the month names (one string per month)."""
+    months = np.nan_to_num(epoch_s).astype("datetime64[s]").astype("datetime64[M]")
+    unique, inverse = dense_codes(months.astype(np.int64))
+    names = [str(m) for m in unique.astype("datetime64[M]")]
+    return inverse, names
 
 
 def minute_labels(epoch_s: FloatArray) -> np.ndarray:
@@ -101,16 +168,20 @@ def minute_labels(epoch_s: FloatArray) -> np.ndarray:
     return out
 
 
-def bound_s(value: date | datetime | str) -> float:
-    """A period bound as epoch seconds (naive wall-clock time, like the records)."""
-    return float(pd.Timestamp(value).timestamp())
+def _is(column: pd.Series, wanted: str) -> BoolArray:
+    """Rows whose value equals ``wanted`` (ingestion has already checked the vocabulary)."""
+    return np.asarray(column.eq(wanted).to_numpy(dtype=bool, na_value=False), dtype=bool)
 
 
 @dataclass(frozen=True, slots=True)
 class Visits:
     """Positional columns of the audited ECM visits (one row per visit)."""
 
-    frame: pd.DataFrame  # ids as strings; numeric columns listed below
+    frame: pd.DataFrame  # the id columns, ``str`` dtype
+    user: IntArray  # service-user code, into ``users``
+    users: pd.Index
+    carer: IntArray  # carer code, into ``carers``
+    carers: pd.Index
     planned_s: FloatArray
     in_s: FloatArray
     out_s: FloatArray
@@ -120,6 +191,7 @@ class Visits:
     is_completed: BoolArray  # status completed with both check-in and check-out
     is_missed: BoolArray
     is_cancelled: BoolArray
+    is_manual: BoolArray
     check_in_lat: FloatArray
     check_in_lon: FloatArray
     home_lat: FloatArray
@@ -127,7 +199,8 @@ class Visits:
     carers_required: IntArray
     is_time_critical: BoolArray
     rate_gbp_per_hour: FloatArray
-    month: np.ndarray
+    month: IntArray  # code into ``months``
+    months: list[str]
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -137,11 +210,12 @@ class Visits:
 class Notes:
     """Positional columns of the care notes (ids and times only, never text)."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # note_id, service_user_id, carer_id, provider_id (``str``)
+    user: IntArray  # code into the visits' ``users`` (-1: nobody visited)
+    carer: IntArray  # code into the visits' ``carers``
     start_s: FloatArray
     end_s: FloatArray
     note_min: FloatArray
-    provider_id: np.ndarray
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -165,7 +239,6 @@ def prepare_visits(
     if not keep.all():
         raw = raw.loc[keep]
         planned_s = planned_s[keep]
-    raw = raw.reset_index(drop=True)
     n = len(raw)
 
     def optional(name: str) -> pd.Series | None:
@@ -173,42 +246,35 @@ def prepare_visits(
 
     frame = pd.DataFrame(
         {
-            name: (raw[name] if name in raw.columns else pd.Series([None] * n, dtype="str"))
-            .astype("str")
-            .where(lambda s: s.notna() & (s != ""))
-            for name in (
-                "visit_id",
-                "provider_id",
-                "service_user_id",
-                "carer_id",
-                "call_id",
-                "double_up_group",
-                "method",
-            )
+            c: text_column(raw[c])
+            if c in raw.columns
+            else pd.Series(np.full(n, np.nan), dtype="str")
+            for c in _VISIT_ID_COLUMNS
         }
     )
     in_s = seconds(raw["check_in"]) if "check_in" in raw.columns else np.full(n, np.nan)
     out_s = seconds(raw["check_out"]) if "check_out" in raw.columns else np.full(n, np.nan)
-    status = raw["status"].astype("str").str.strip().str.lower()
-    is_missed = status.eq("missed").to_numpy(dtype=bool)
-    is_cancelled = status.eq("cancelled").to_numpy(dtype=bool)
-    is_completed = status.eq("completed").to_numpy(dtype=bool) & ~np.isnan(in_s) & ~np.isnan(out_s)
-    ecm_min = np.where(is_completed, (out_s - in_s) / 60.0, np.nan)
+    status = raw["status"]
+    is_completed = _is(status, "completed") & ~np.isnan(in_s) & ~np.isnan(out_s)
+    method = optional("method")
+    is_manual = _is(method, "manual") if method is not None else np.zeros(n, dtype=bool)
+    user, users = codes_of(frame["service_user_id"])
+    carer, carers = codes_of(frame["carer_id"])
 
     home_lat = np.full(n, np.nan)
     home_lon = np.full(n, np.nan)
-    users = records.get("service_user")
-    if users is not None and {"lat", "lon"} <= set(users.columns) and len(users):
-        at = _lookup(frame["service_user_id"], pd.Index(users["service_user_id"].astype("str")))
-        home_lat = _take(_floats(users["lat"], len(users)), at)
-        home_lon = _take(_floats(users["lon"], len(users)), at)
+    people = records.get("service_user")
+    if people is not None and {"lat", "lon"} <= set(people.columns) and len(people):
+        at = np.asarray(_index_of(people, "service_user_id").get_indexer(users), dtype=np.int64)
+        home_lat = _take(_take(_floats(people["lat"], len(people)), at), user)
+        home_lon = _take(_take(_floats(people["lon"], len(people)), at), user)
 
     carers_required = np.ones(n, dtype=np.int64)
     is_time_critical = np.zeros(n, dtype=bool)
     rate = np.full(n, np.nan)
     calls = records.get("call")
     if calls is not None and len(calls) and "call_id" in calls.columns:
-        at_call = _lookup(frame["call_id"], pd.Index(calls["call_id"].astype("str")))
+        at_call = lookup(frame["call_id"], _index_of(calls, "call_id"))
         if "carers_required" in calls.columns:
             required = _floats(calls["carers_required"], len(calls))
             carers_required = np.nan_to_num(_take(required, at_call), nan=1.0).astype(np.int64)
@@ -217,29 +283,32 @@ def prepare_visits(
             is_time_critical = _take(critical, at_call, fill=False).astype(bool)
         packages = records.get("package")
         if packages is not None and len(packages) and "package_id" in calls.columns:
-            at_package = _lookup(
-                calls["package_id"].astype("str"), pd.Index(packages["package_id"].astype("str"))
-            )
+            at_package = lookup(calls["package_id"], _index_of(packages, "package_id"))
             call_rate = _take(_floats(packages["rate_gbp_per_hour"], len(packages)), at_package)
             rate = _take(call_rate, at_call)
     providers = records.get("provider")
     if providers is not None and len(providers) and "rate_gbp_per_hour" in providers.columns:
-        at = _lookup(frame["provider_id"], pd.Index(providers["provider_id"].astype("str")))
-        rate = np.where(
-            np.isnan(rate), _take(_floats(providers["rate_gbp_per_hour"], len(providers)), at), rate
-        )
+        at = lookup(frame["provider_id"], _index_of(providers, "provider_id"))
+        provider_rate = _take(_floats(providers["rate_gbp_per_hour"], len(providers)), at)
+        rate = np.where(np.isnan(rate), provider_rate, rate)
 
+    month, months = month_codes(planned_s)
     return Visits(
         frame=frame,
+        user=user,
+        users=users,
+        carer=carer,
+        carers=carers,
         planned_s=planned_s,
         in_s=in_s,
         out_s=out_s,
         planned_min=_floats(raw["planned_duration_min"], n),
         billed_min=np.nan_to_num(_floats(raw["billed_min"], n), nan=0.0),
-        ecm_min=ecm_min,
+        ecm_min=np.where(is_completed, (out_s - in_s) / 60.0, np.nan),
         is_completed=is_completed,
-        is_missed=is_missed,
-        is_cancelled=is_cancelled,
+        is_missed=_is(status, "missed"),
+        is_cancelled=_is(status, "cancelled"),
+        is_manual=is_manual,
         check_in_lat=_floats(optional("check_in_lat"), n),
         check_in_lon=_floats(optional("check_in_lon"), n),
         home_lat=home_lat,
@@ -247,7 +316,8 @@ def prepare_visits(
         carers_required=carers_required,
         is_time_critical=is_time_critical,
         rate_gbp_per_hour=rate,
-        month=month_labels(planned_s),
+        month=month,
+        months=months,
     )
 
 
@@ -264,46 +334,49 @@ def prepare_notes(
         start_s = start_s[keep]
     # Only the columns the audit needs: the note's text never enters the audit.
     frame = pd.DataFrame(
-        {c: raw[c].astype("str").to_numpy() for c in ("note_id", "service_user_id", "carer_id")}
+        {c: text_column(raw[c]) for c in ("note_id", "service_user_id", "carer_id")}
     )
+    frame["provider_id"] = _note_providers(records, visits, frame["carer_id"])
     end_s = seconds(raw["visit_end"])
-    provider = _note_providers(records, visits, frame["carer_id"])
     return Notes(
         frame=frame,
+        user=lookup(frame["service_user_id"], visits.users),
+        carer=lookup(frame["carer_id"], visits.carers),
         start_s=start_s,
         end_s=end_s,
         note_min=(end_s - start_s) / 60.0,
-        provider_id=provider,
     )
 
 
 def _note_providers(
     records: Mapping[str, pd.DataFrame], visits: Visits, carer_ids: pd.Series
-) -> np.ndarray:
+) -> pd.Series:
     """A note has no provider column: take its carer's provider (carer records, else visits)."""
     carers = records.get("carer")
     if carers is not None and len(carers) and "provider_id" in carers.columns:
-        index = pd.Index(carers["carer_id"].astype("str"))
-        providers = carers["provider_id"].astype("str").to_numpy(dtype=object)
+        index = _index_of(carers, "carer_id")
+        providers = text_column(carers["provider_id"])
     else:
-        pairs = visits.frame[["carer_id", "provider_id"]].drop_duplicates("carer_id")
-        index = pd.Index(pairs["carer_id"])
-        providers = pairs["provider_id"].to_numpy(dtype=object)
-    at = _lookup(carer_ids, index)
-    out = np.full(len(carer_ids), None, dtype=object)
-    out[at >= 0] = providers[at[at >= 0]]
-    return out
+        first = np.full(len(visits.carers), -1, dtype=np.int64)
+        codes, at = np.unique(visits.carer, return_index=True)
+        first[codes[codes >= 0]] = at[codes >= 0]
+        index = visits.carers
+        providers = take_text(visits.frame["provider_id"], first)
+    return take_text(providers, lookup(carer_ids, index))
 
 
-def calls_per_weekday(records: Mapping[str, pd.DataFrame]) -> pd.Series | None:
+def calls_per_day(records: Mapping[str, pd.DataFrame]) -> pd.Series | None:
     """Commissioned calls per day for each service user (mean over the seven weekdays)."""
     calls, packages = records.get("call"), records.get("package")
     if calls is None or packages is None or calls.empty or "weekdays" not in calls.columns:
         return None
-    days = calls["weekdays"].map(
-        lambda w: len(w) if isinstance(w, list | tuple) else len(str(w).split(LIST_SEPARATOR))
-    )
-    at = _lookup(calls["package_id"].astype("str"), pd.Index(packages["package_id"].astype("str")))
-    users = _take(packages["service_user_id"].astype("str").to_numpy(dtype=object), at, fill=None)
-    per_user = pd.Series(days.to_numpy(dtype=float), index=users).groupby(level=0).sum() / 7.0
+    weekdays = calls["weekdays"]
+    if len(weekdays) and isinstance(weekdays.iloc[0], list | tuple):
+        days = weekdays.map(len)
+    else:
+        text = weekdays.astype("str").fillna("")
+        days = text.str.count(LIST_SEPARATOR) + text.ne("").astype(np.int64)
+    at = lookup(calls["package_id"], _index_of(packages, "package_id"))
+    users = take_text(text_column(packages["service_user_id"]), at)
+    per_user = pd.Series(days.to_numpy(dtype=float)).groupby(users.to_numpy()).sum() / 7.0
     return per_user

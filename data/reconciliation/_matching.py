@@ -14,18 +14,6 @@ import pandas as pd
 from data.reconciliation._frames import FloatArray, IntArray
 
 
-def pair_codes(
-    visit_user: pd.Series, visit_carer: pd.Series, note_user: pd.Series, note_carer: pd.Series
-) -> tuple[IntArray, IntArray]:
-    """One int64 code per (service user, carer) pair, shared between visits and notes."""
-    users, _ = pd.factorize(pd.concat([visit_user, note_user], ignore_index=True))
-    carers, carer_uniques = pd.factorize(pd.concat([visit_carer, note_carer], ignore_index=True))
-    code = users.astype(np.int64) * (len(carer_uniques) + 1) + carers
-    code[(users < 0) | (carers < 0)] = -1
-    n = len(visit_user)
-    return code[:n], code[n:]
-
-
 def match_notes(
     visit_key: IntArray,
     visit_start_s: FloatArray,
@@ -41,43 +29,54 @@ def match_notes(
     ``window_s``. The matching is one-to-one and greedy by time difference.
     """
     matched = np.full(len(visit_key), -1, dtype=np.int64)
+    note_used = np.zeros(len(note_key), dtype=bool)
     visits_left = np.flatnonzero((visit_key >= 0) & ~np.isnan(visit_start_s))
     notes_left = np.flatnonzero((note_key >= 0) & ~np.isnan(note_start_s))
+    # Sort once; every later round keeps this order by filtering with masks.
+    visits_left = visits_left[np.argsort(visit_start_s[visits_left], kind="stable")]
+    notes_left = notes_left[np.argsort(note_start_s[notes_left], kind="stable")]
     tolerance = int(np.floor(window_s))
     while visits_left.size and notes_left.size:
-        left = pd.DataFrame(
-            {
-                "t": visit_start_s[visits_left].astype(np.int64),
-                "key": visit_key[visits_left],
-                "visit": visits_left,
-            }
-        ).sort_values("t", kind="stable")
-        right = pd.DataFrame(
-            {
-                "t": note_start_s[notes_left].astype(np.int64),
-                "key": note_key[notes_left],
-                "note": notes_left,
-            }
-        ).sort_values("t", kind="stable")
-        right["note_t"] = right["t"]
         merged = pd.merge_asof(
-            left, right, on="t", by="key", direction="nearest", tolerance=tolerance
+            pd.DataFrame(
+                {
+                    "t": visit_start_s[visits_left].astype(np.int64),
+                    "key": visit_key[visits_left],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "t": note_start_s[notes_left].astype(np.int64),
+                    "key": note_key[notes_left],
+                    "at": np.arange(len(notes_left)),
+                }
+            ),
+            on="t",
+            by="key",
+            direction="nearest",
+            tolerance=tolerance,
         )
-        found = merged["note"].notna().to_numpy()
+        at = merged["at"].to_numpy(dtype=np.float64, na_value=np.nan)
+        found = ~np.isnan(at)
         if not found.any():
             break
-        visit = merged["visit"].to_numpy()[found]
-        note = merged["note"].to_numpy()[found].astype(np.int64)
-        gap = np.abs(merged["note_t"].to_numpy()[found] - merged["t"].to_numpy()[found])
+        visit = visits_left[found]
+        note = notes_left[at[found].astype(np.int64)]
+        gap = np.abs(note_start_s[note] - visit_start_s[visit])
         # The nearest claimant keeps each note; ties go to the earlier visit row.
-        order = np.lexsort((visit, gap, note))
-        note_sorted = note[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = note_sorted[1:] != note_sorted[:-1]
-        winners = order[first]
-        matched[visit[winners]] = note[winners]
+        claims = np.bincount(note, minlength=len(note_key))[note]
+        wins = claims == 1
+        contested = np.flatnonzero(~wins)
+        if contested.size:
+            order = contested[np.lexsort((visit[contested], gap[contested], note[contested]))]
+            first = np.ones(order.size, dtype=bool)
+            first[1:] = note[order][1:] != note[order][:-1]
+            wins[order[first]] = True
+        matched[visit[wins]] = note[wins]
+        note_used[note[wins]] = True
         # Visits with no note in reach will never find one; losers retry on the notes left.
-        losers = np.setdiff1d(visit, visit[winners], assume_unique=True)
-        visits_left = losers
-        notes_left = np.setdiff1d(notes_left, note[winners], assume_unique=True)
+        lost = np.zeros(len(visit_key), dtype=bool)
+        lost[visit[~wins]] = True
+        visits_left = visits_left[lost[visits_left]]
+        notes_left = notes_left[~note_used[notes_left]]
     return matched

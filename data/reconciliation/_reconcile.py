@@ -10,15 +10,22 @@ import numpy as np
 import pandas as pd
 
 from data.reconciliation._frames import (
+    BoolArray,
+    FloatArray,
+    IntArray,
     Notes,
     Period,
     Visits,
     bound_s,
-    month_labels,
+    codes_of,
+    dense_codes,
+    labels,
+    month_codes,
     prepare_notes,
     prepare_visits,
+    take_text,
 )
-from data.reconciliation._matching import match_notes, pair_codes
+from data.reconciliation._matching import match_notes
 from data.reconciliation._review_priority import ReviewWeights, rank_reviews
 from data.reconciliation._rules import (
     NO_MONEY_KINDS,
@@ -37,11 +44,11 @@ from data.reconciliation._rules import (
     verified_minutes,
     visit_without_note,
 )
-from data.records import AUDIT_OUTPUT_COLUMNS, FLAG_RECORD_KIND, FlagKind
+from data.records import AUDIT_OUTPUT_COLUMNS, FLAG_RECORD_KIND
 from data.tolerances import AuditTolerances
 from data.travel_estimate import TravelEstimate, straight_line_travel
 
-_FLAG_ORDER = {kind: i for i, kind in enumerate(FlagKind)}
+OUTCOMES = ("verified", "flagged", "missed", "cancelled")
 _PAD_S = 86_400.0  # look a day beyond the period so pairs across its edges are judged whole
 
 
@@ -78,27 +85,21 @@ def _dedupe(flags: RuleFlags) -> RuleFlags:
     _, first = np.unique(flags.rows, return_index=True)
     if len(first) == len(flags.rows):
         return flags
-    first.sort()
-    return RuleFlags(
-        kind=flags.kind,
-        rows=flags.rows[first],
-        evidence=flags.evidence[first],
-        minutes_at_stake=flags.minutes_at_stake[first],
-        related_record_id=flags.related_record_id[first],
-    )
+    keep = np.zeros(len(flags.rows), dtype=bool)
+    keep[first] = True
+    return flags.select(keep)
 
 
 def _visit_flags(
     visits: Visits,
     notes: Notes,
-    note_of_visit: np.ndarray,
-    verified_min: np.ndarray,
+    note_of_visit: IntArray,
+    verified_min: FloatArray,
     *,
     tolerances: AuditTolerances,
     travel: TravelEstimate,
 ) -> list[RuleFlags]:
-    carer_code, _ = pd.factorize(visits.frame["carer_id"])
-    seq = carer_sequence(visits, carer_code.astype(np.int64))
+    seq = carer_sequence(visits, visits.carer)
     two_places, overlaps_previous = carer_in_two_places(visits, seq, tolerances)
     flags = [
         visit_without_note(visits, note_of_visit, tolerances),
@@ -116,79 +117,107 @@ def _visit_flags(
 
 
 def _flag_frame(
-    flags: RuleFlags,
+    flags: list[RuleFlags],
     *,
-    record_id: np.ndarray,
-    provider_id: np.ndarray,
-    service_user_id: np.ndarray,
-    carer_id: np.ndarray,
-    month: np.ndarray,
-    rate: np.ndarray,
-    keep: np.ndarray,
+    records: pd.DataFrame,
+    record_key: str,
+    month: IntArray,
+    months: list[str],
+    rate: FloatArray,
+    keep: BoolArray,
+    visit_ids: pd.Series,
+    note_ids: pd.Series,
 ) -> pd.DataFrame:
-    selected = keep[flags.rows]
-    rows = flags.rows[selected]
-    minutes = flags.minutes_at_stake[selected]
-    amount = (
-        np.zeros(len(rows)) if flags.kind in NO_MONEY_KINDS else _pence(minutes * rate[rows] / 60.0)
+    """One row per flag, all kinds at once; ``records`` holds the flagged records' ids."""
+    kept = [f.select(keep[f.rows]) for f in flags]
+    rows = np.concatenate([f.rows for f in kept])
+    kind = np.concatenate([np.full(len(f.rows), i, dtype=np.int64) for i, f in enumerate(kept)])
+    minutes = np.concatenate([f.minutes_at_stake for f in kept])
+    has_money = np.concatenate(
+        [np.full(len(f.rows), f.kind not in NO_MONEY_KINDS, dtype=bool) for f in kept]
     )
+    related_visit = np.concatenate(
+        [np.full(len(f.rows), -1, dtype=np.int64) if f.related_is_note else f.related for f in kept]
+    )
+    related_note = np.concatenate(
+        [f.related if f.related_is_note else np.full(len(f.rows), -1, dtype=np.int64) for f in kept]
+    )
+    related = take_text(visit_ids, related_visit)
+    if (related_note >= 0).any():
+        related = related.where(related_note < 0, take_text(note_ids, related_note))
     return pd.DataFrame(
         {
-            "flag_kind": flags.kind.value,
-            "record_kind": FLAG_RECORD_KIND[flags.kind],
-            "record_id": record_id[rows],
-            "provider_id": provider_id[rows],
-            "service_user_id": service_user_id[rows],
-            "carer_id": carer_id[rows],
-            "month": month[rows],
-            "evidence": flags.evidence[selected],
+            "flag_kind": labels(kind, [f.kind.value for f in kept]),
+            "record_kind": labels(kind, [FLAG_RECORD_KIND[f.kind] for f in kept]),
+            "record_id": take_text(records[record_key], rows),
+            "provider_id": take_text(records["provider_id"], rows),
+            "service_user_id": take_text(records["service_user_id"], rows),
+            "carer_id": take_text(records["carer_id"], rows),
+            "month": labels(month[rows], months),
+            "evidence": pd.Series(np.concatenate([f.evidence for f in kept]), dtype="str"),
             "minutes_at_stake": minutes,
-            "amount_gbp": amount,
-            "related_record_id": flags.related_record_id[selected],
+            "amount_gbp": np.where(has_money, _pence(minutes * rate[rows] / 60.0), 0.0),
+            "related_record_id": related,
         }
     )
 
 
-def _flag_kinds_text(visit_count: int, flags: list[RuleFlags]) -> np.ndarray:
+def _flag_kinds_text(visit_count: int, flags: list[RuleFlags]) -> pd.Series:
     """ ";"-joined kinds per visit, built from a bitmask so only distinct sets are joined."""
     mask = np.zeros(visit_count, dtype=np.int64)
     kinds = [f.kind for f in flags]
     for bit, f in enumerate(flags):
         mask[f.rows] |= 1 << bit
-    unique, inverse = np.unique(mask, return_inverse=True)
-    text = np.array(
-        [";".join(k.value for bit, k in enumerate(kinds) if m >> bit & 1) for m in unique],
-        dtype=object,
-    )
-    return text[inverse]
+    unique, inverse = dense_codes(mask)
+    names = [";".join(k.value for bit, k in enumerate(kinds) if m >> bit & 1) for m in unique]
+    return labels(inverse, names)
 
 
-def _provider_month(outcome: pd.DataFrame) -> pd.DataFrame:
-    grouped = outcome.assign(is_flagged=outcome["flag_kinds"].ne("")).groupby(
-        ["provider_id", "month"], sort=True
+def _provider_month(
+    visits: Visits, verified_min: FloatArray, flagged: BoolArray, keep: BoolArray
+) -> pd.DataFrame:
+    """Sums per provider per month, grouped on integer codes and named at the end."""
+    provider, providers = codes_of(visits.frame["provider_id"])
+    rate = visits.rate_gbp_per_hour
+    table = pd.DataFrame(
+        {
+            "provider": provider,
+            "month": visits.month,
+            "flagged": flagged,
+            "planned_min": np.nan_to_num(visits.planned_min),
+            "billed_min": visits.billed_min,
+            "verified_min": verified_min,
+            "billed_gbp": _pence(visits.billed_min * rate / 60.0),
+            "verified_gbp": _pence(verified_min * rate / 60.0),
+        }
+    ).loc[keep]
+    grouped = table.groupby(["provider", "month"], sort=True)
+    sums = grouped.sum(min_count=0)
+    sums["visits"] = grouped.size()
+    sums = sums.reset_index()
+    out = pd.DataFrame(
+        {
+            "provider_id": take_text(
+                pd.Series(providers, dtype="str"), sums["provider"].to_numpy()
+            ),
+            "month": labels(sums["month"].to_numpy(), visits.months),
+            "visits": sums["visits"].to_numpy(dtype=np.int64),
+            "flagged_visits": sums["flagged"].to_numpy(dtype=np.int64),
+            "planned_min": sums["planned_min"].round(1).to_numpy(),
+            "billed_min": sums["billed_min"].round(1).to_numpy(),
+            "verified_min": sums["verified_min"].round(1).to_numpy(),
+            "billed_gbp": _pence(sums["billed_gbp"].to_numpy()),
+            "verified_gbp": _pence(sums["verified_gbp"].to_numpy()),
+        }
     )
-    table = grouped.agg(
-        visits=("visit_id", "size"),
-        flagged_visits=("is_flagged", "sum"),
-        planned_min=("planned_min", "sum"),
-        billed_min=("billed_min", "sum"),
-        verified_min=("verified_min", "sum"),
-        billed_gbp=("billed_gbp", "sum"),
-        verified_gbp=("verified_gbp", "sum"),
-    ).reset_index()
-    for column in ("planned_min", "billed_min", "verified_min"):
-        table[column] = table[column].round(1)
-    table["billed_gbp"] = _pence(table["billed_gbp"].to_numpy())
-    table["verified_gbp"] = _pence(table["verified_gbp"].to_numpy())
-    table["variance_gbp"] = _pence((table["billed_gbp"] - table["verified_gbp"]).to_numpy())
-    billed = table["billed_gbp"].to_numpy()
+    out["variance_gbp"] = _pence((out["billed_gbp"] - out["verified_gbp"]).to_numpy())
+    billed = out["billed_gbp"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(billed > 0, 100.0 * table["variance_gbp"].to_numpy() / billed, 0.0)
-    table["variance_pct"] = np.round(pct, 2)
-    # Paying on actuals pays verified minutes rather than what was billed.
-    table["paying_on_actuals_gbp"] = table["verified_gbp"]
-    table["flagged_visits"] = table["flagged_visits"].astype(np.int64)
-    return table.loc[:, list(AUDIT_OUTPUT_COLUMNS["provider_month"])]
+        pct = np.where(billed > 0, 100.0 * out["variance_gbp"].to_numpy() / billed, 0.0)
+    out["variance_pct"] = np.round(pct, 2)
+    # Paying on actuals pays the verified minutes instead of what was billed.
+    out["paying_on_actuals_gbp"] = out["verified_gbp"]
+    return out.sort_values(["provider_id", "month"], kind="stable", ignore_index=True)
 
 
 def _as_of(visits: Visits, period: Period | None) -> date:
@@ -241,13 +270,11 @@ def reconcile(
     pad_s = _PAD_S if period is not None else 0.0
     visits = prepare_visits(records, period=period, pad_s=pad_s)
     notes = prepare_notes(records, visits, period=period, pad_s=pad_s)
-    frame = visits.frame
 
-    visit_key, note_key = pair_codes(
-        frame["service_user_id"],
-        frame["carer_id"],
-        notes.frame["service_user_id"],
-        notes.frame["carer_id"],
+    n_carers = len(visits.carers) + 1
+    visit_key = visits.user * n_carers + visits.carer
+    note_key = np.where(
+        (notes.user >= 0) & (notes.carer >= 0), notes.user * n_carers + notes.carer, -1
     )
     note_of_visit = match_notes(
         visit_key,
@@ -256,8 +283,8 @@ def reconcile(
         notes.start_s,
         window_s=tolerances.note_match_window_min * 60.0,
     )
-    visit_of_note = np.full(len(notes), -1, dtype=np.int64)
     matched = note_of_visit >= 0
+    visit_of_note = np.full(len(notes), -1, dtype=np.int64)
     visit_of_note[note_of_visit[matched]] = np.flatnonzero(matched)
     note_min = np.full(len(visits), np.nan)
     note_min[matched] = notes.note_min[note_of_visit[matched]]
@@ -276,63 +303,51 @@ def reconcile(
         visit_keep = (visits.planned_s >= lo) & (visits.planned_s < hi)
         note_keep = (notes.start_s >= lo) & (notes.start_s < hi)
 
-    ids = {
-        c: frame[c].to_numpy(dtype=object)
-        for c in ("visit_id", "provider_id", "service_user_id", "carer_id")
-    }
-    rate = visits.rate_gbp_per_hour
+    visit_ids, note_ids = visits.frame["visit_id"], notes.frame["note_id"]
+    note_month, note_months = month_codes(notes.start_s)
     flag_frames = [
         _flag_frame(
-            f,
-            record_id=ids["visit_id"],
-            provider_id=ids["provider_id"],
-            service_user_id=ids["service_user_id"],
-            carer_id=ids["carer_id"],
+            flags,
+            records=visits.frame,
+            record_key="visit_id",
             month=visits.month,
-            rate=rate,
+            months=visits.months,
+            rate=visits.rate_gbp_per_hour,
             keep=visit_keep,
-        )
-        for f in flags
-    ]
-    note_ids = {
-        c: notes.frame[c].to_numpy(dtype=object) for c in ("note_id", "service_user_id", "carer_id")
-    }
-    flag_frames.append(
+            visit_ids=visit_ids,
+            note_ids=note_ids,
+        ),
         _flag_frame(
-            note_flags,
-            record_id=note_ids["note_id"],
-            provider_id=notes.provider_id,
-            service_user_id=note_ids["service_user_id"],
-            carer_id=note_ids["carer_id"],
-            month=month_labels(np.nan_to_num(notes.start_s)),
+            [note_flags],
+            records=notes.frame,
+            record_key="note_id",
+            month=note_month,
+            months=note_months,
             rate=np.zeros(len(notes)),
             keep=note_keep,
-        )
-    )
-    audit_flag = pd.concat(flag_frames, ignore_index=True)
-    audit_flag = audit_flag.astype({"minutes_at_stake": np.float64, "amount_gbp": np.float64})
-
-    matched_note_id = np.full(len(visits), None, dtype=object)
-    matched_note_id[matched] = notes.frame["note_id"].to_numpy(dtype=object)[note_of_visit[matched]]
-    flag_kinds = _flag_kinds_text(len(visits), flags)
-    outcome_text = np.where(
-        visits.is_missed,
-        "missed",
-        np.where(
-            visits.is_cancelled, "cancelled", np.where(flag_kinds != "", "flagged", "verified")
+            visit_ids=visit_ids,
+            note_ids=note_ids,
         ),
+    ]
+    audit_flag = pd.concat(flag_frames, ignore_index=True)
+
+    flag_kinds = _flag_kinds_text(len(visits), flags)
+    is_flagged = flag_kinds.ne("").to_numpy(dtype=bool)
+    outcome = np.where(
+        visits.is_missed, 2, np.where(visits.is_cancelled, 3, np.where(is_flagged, 1, 0))
     )
+    rate = visits.rate_gbp_per_hour
     billed_gbp = _pence(visits.billed_min * rate / 60.0)
     verified_gbp = _pence(verified_min * rate / 60.0)
     visit_outcome = pd.DataFrame(
         {
-            "visit_id": ids["visit_id"],
-            "provider_id": ids["provider_id"],
-            "service_user_id": ids["service_user_id"],
-            "carer_id": ids["carer_id"],
-            "month": visits.month,
-            "outcome": outcome_text,
-            "matched_note_id": matched_note_id,
+            "visit_id": visit_ids,
+            "provider_id": visits.frame["provider_id"],
+            "service_user_id": visits.frame["service_user_id"],
+            "carer_id": visits.frame["carer_id"],
+            "month": labels(visits.month, visits.months),
+            "outcome": labels(outcome, list(OUTCOMES)),
+            "matched_note_id": take_text(notes.frame["note_id"], note_of_visit),
             "planned_min": np.round(visits.planned_min, 1),
             "ecm_min": np.round(visits.ecm_min, 1),
             "note_min": np.round(note_min, 1),
@@ -348,20 +363,28 @@ def reconcile(
     if not visit_keep.all():
         visit_outcome = visit_outcome.loc[visit_keep].reset_index(drop=True)
 
+    provider, providers = codes_of(visits.frame["provider_id"])
     delivery = pd.DataFrame(
         {
-            "service_user_id": ids["service_user_id"],
-            "provider_id": ids["provider_id"],
+            "user": visits.user,
+            "provider": provider,
             "planned_s": visits.planned_s,
             "planned_min": np.nan_to_num(visits.planned_min),
             "verified_min": verified_min,
             "is_cancelled": visits.is_cancelled,
         }
     ).loc[visit_keep]
-    reviews = rank_reviews(delivery, records, weights=review_weights, as_of=_as_of(visits, period))
+    reviews = rank_reviews(
+        delivery,
+        records,
+        users=visits.users,
+        providers=providers,
+        weights=review_weights,
+        as_of=_as_of(visits, period),
+    )
     return AuditResult(
         visit_outcome=visit_outcome,
         audit_flag=audit_flag,
-        provider_month=_provider_month(visit_outcome),
+        provider_month=_provider_month(visits, verified_min, is_flagged, visit_keep),
         review_priority=reviews,
     )

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from data.reconciliation._frames import calls_per_weekday
+from data.reconciliation._frames import IntArray, calls_per_day
 from data.records import AUDIT_OUTPUT_COLUMNS
 
 _DAY_S = 86_400
@@ -56,78 +56,101 @@ class ReviewWeights:
 
 def _calls_from_visits(delivery: pd.DataFrame) -> pd.Series:
     """Fallback without call records: distinct planned starts per person per day, averaged."""
-    starts = delivery[["service_user_id", "planned_s"]].drop_duplicates()
+    starts = delivery[["user", "planned_s"]].drop_duplicates()
     day = (starts["planned_s"] // _DAY_S).astype(np.int64)
-    per_day = starts.groupby([starts["service_user_id"], day]).size()
+    per_day = starts.groupby([starts["user"], day]).size()
     return per_day.groupby(level=0).mean()
+
+
+def _main_provider(user: IntArray, provider: IntArray, n_users: int) -> IntArray:
+    """Each person's provider with the most visits (-1 when none), ties to the lower code."""
+    ok = (user >= 0) & (provider >= 0)
+    n_providers = int(provider.max(initial=0)) + 1
+    pairs, counts = np.unique(user[ok] * n_providers + provider[ok], return_counts=True)
+    pair_user, pair_provider = pairs // n_providers, pairs % n_providers
+    order = np.lexsort((pair_provider, -counts, pair_user))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = pair_user[order][1:] != pair_user[order][:-1]
+    out = np.full(n_users, -1, dtype=np.int64)
+    out[pair_user[order][first]] = pair_provider[order][first]
+    return out
 
 
 def rank_reviews(
     delivery: pd.DataFrame,
     records: Mapping[str, pd.DataFrame],
     *,
+    users: pd.Index,
+    providers: pd.Index,
     weights: ReviewWeights,
     as_of: date,
 ) -> pd.DataFrame:
     """Rank service users for reassessment.
 
-    ``delivery`` has one row per audited visit: service_user_id, provider_id, planned_s (epoch
-    seconds), planned_min, verified_min, is_cancelled. ``as_of`` dates the discharge recency.
-    Returns the ``review_priority`` frame, best first, only people meeting a criterion.
+    ``delivery`` has one row per audited visit: ``user`` and ``provider`` (codes into ``users``
+    and ``providers``), ``planned_s`` (epoch seconds), ``planned_min``, ``verified_min`` and
+    ``is_cancelled``. ``as_of`` dates the discharge recency. Returns the ``review_priority``
+    frame, best first, with only the people who meet a criterion.
     """
     columns = AUDIT_OUTPUT_COLUMNS["review_priority"]
-    live = delivery.loc[~delivery["is_cancelled"]]
-    week = ((live["planned_s"] // _DAY_S + _EPOCH_TO_MONDAY_DAYS) // 7).astype(np.int64)
-    weekly = live.groupby([live["service_user_id"], week])[["planned_min", "verified_min"]].sum()
-    weekly_ratio = weekly["verified_min"] / weekly["planned_min"].where(weekly["planned_min"] > 0)
-    below = (weekly_ratio < weights.under_delivery_ratio).groupby(level=0)
-    share_below, weeks = below.mean(), below.size()
-    totals = live.groupby("service_user_id")[["planned_min", "verified_min"]].sum()
-    delivered = totals["verified_min"] / totals["planned_min"].where(totals["planned_min"] > 0)
-    visit_counts = (
-        delivery.groupby(["service_user_id", "provider_id"]).size().sort_values(ascending=False)
-    )
-    main_provider = visit_counts.reset_index().drop_duplicates("service_user_id")
-    provider = main_provider.set_index("service_user_id")["provider_id"]
+    n_users = len(users)
+    user = delivery["user"].to_numpy(dtype=np.int64)
+    live = ~delivery["is_cancelled"].to_numpy(dtype=bool) & (user >= 0)
+    planned = delivery["planned_min"].to_numpy(dtype=np.float64)[live]
+    verified = delivery["verified_min"].to_numpy(dtype=np.float64)[live]
+    days = np.nan_to_num(delivery["planned_s"].to_numpy(dtype=np.float64)[live]) // _DAY_S
+    week = ((days + _EPOCH_TO_MONDAY_DAYS) // 7).astype(np.int64)
+    week -= int(week.min()) if week.size else 0
+    n_weeks = int(week.max(initial=0)) + 1
+    # Minutes per person per week, as dense (person x week) tables: bincount, no groupby.
+    cell = user[live] * n_weeks + week
+    size = n_users * n_weeks
+    planned_w = np.bincount(cell, weights=planned, minlength=size).reshape(n_users, n_weeks)
+    verified_w = np.bincount(cell, weights=verified, minlength=size).reshape(n_users, n_weeks)
+    has_week = planned_w > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = has_week & (verified_w / planned_w < weights.under_delivery_ratio)
+        weeks = has_week.sum(axis=1)
+        share_below = below.sum(axis=1) / weeks
+        total_planned = planned_w.sum(axis=1)
+        delivered = np.where(total_planned > 0, verified_w.sum(axis=1) / total_planned, np.nan)
+    provider_code = _main_provider(user, delivery["provider"].to_numpy(dtype=np.int64), n_users)
 
-    calls = calls_per_weekday(records)
-    if calls is None:
-        calls = _calls_from_visits(delivery)
-
-    users = records.get("service_user")
-    people = pd.Index(delivery["service_user_id"].unique(), name="service_user_id")
+    people = pd.RangeIndex(n_users)
     table = pd.DataFrame(index=people)
-    table["provider_id"] = provider.reindex(people)
-    table["calls_per_day"] = calls.reindex(people).astype(float)
-    table["delivered_ratio"] = delivered.reindex(people)
-    table["share_below"] = share_below.reindex(people)
-    table["weeks"] = weeks.reindex(people).fillna(0).astype(np.int64)
+    calls = calls_per_day(records)
+    if calls is None:
+        table["calls_per_day"] = _calls_from_visits(delivery).reindex(people).astype(float)
+    else:
+        table["calls_per_day"] = calls.reindex(users).to_numpy(dtype=float)
+    table["delivered_ratio"] = delivered
+    table["share_below"] = share_below
+    table["weeks"] = weeks.astype(np.int64)
     table["area"] = None
     table["days_since_discharge"] = np.nan
-    if users is not None and len(users):
-        info = users.drop_duplicates("service_user_id")
-        info.index = pd.Index(info["service_user_id"].astype("str"))
-        if "area" in info.columns:
-            table["area"] = info["area"].reindex(people).astype(object)
-        if "hospital_discharge_date" in info.columns:
-            discharged = pd.to_datetime(info["hospital_discharge_date"], errors="coerce")
-            days = (pd.Timestamp(as_of) - discharged).dt.days.reindex(people)
-            in_hospital = (
-                info["status"].reindex(people).eq("hospital")
-                if "status" in info.columns
-                else pd.Series(False, index=people)
-            )
-            table["days_since_discharge"] = days.where(~in_hospital.fillna(False).astype(bool))
+    info = records.get("service_user")
+    if info is not None and len(info):
+        info = info.drop_duplicates("service_user_id")
+        at = info.set_axis(pd.Index(info["service_user_id"].astype("str"))).reindex(users)
+        if "area" in at.columns:
+            table["area"] = at["area"].to_numpy(dtype=object)
+        if "hospital_discharge_date" in at.columns:
+            discharged = pd.to_datetime(at["hospital_discharge_date"], errors="coerce")
+            days = np.array((pd.Timestamp(as_of) - discharged).dt.days, dtype=float)
+            if "status" in at.columns:
+                # Someone back in hospital is not home after a discharge.
+                days[at["status"].eq("hospital").to_numpy(dtype=bool, na_value=False)] = np.nan
+            table["days_since_discharge"] = days
 
-    days = table["days_since_discharge"]
-    recent = days.between(0, weights.recent_discharge_days)
+    since = table["days_since_discharge"]
+    recent = since.between(0, weights.recent_discharge_days)
     many = table["calls_per_day"] >= weights.many_calls_per_day
     under = (
         (table["weeks"] >= weights.under_delivery_min_weeks)
         & (table["share_below"] >= weights.under_delivery_weeks_share)
         & (table["delivered_ratio"] < weights.under_delivery_ratio)
     )
-    recency = 1.0 - 0.5 * days / weights.recent_discharge_days
+    recency = 1.0 - 0.5 * since / weights.recent_discharge_days
     score = (
         weights.recent_discharge * recency.where(recent, 0.0)
         + (weights.many_calls * table["calls_per_day"] / weights.many_calls_per_day).where(
@@ -171,9 +194,11 @@ def rank_reviews(
         )
     ]
     table["reasons"] = reasons
-    table = table.reset_index().sort_values(
-        ["score", "service_user_id"], ascending=[False, True], kind="stable"
+    table["service_user_id"] = users[table.index].astype("str")
+    table["provider_id"] = np.asarray(
+        [providers[c] if c >= 0 else None for c in provider_code[table.index]], dtype=object
     )
+    table = table.sort_values(["score", "service_user_id"], ascending=[False, True], kind="stable")
     table["rank"] = np.arange(1, len(table) + 1)
     table["delivered_ratio"] = table["delivered_ratio"].round(3)
     table["calls_per_day"] = table["calls_per_day"].round(2)

@@ -19,6 +19,7 @@ from data.reconciliation._frames import (
     IntArray,
     Notes,
     Visits,
+    codes_of,
     minute_labels,
 )
 from data.records import FlagKind
@@ -31,13 +32,18 @@ NO_MONEY_KINDS = frozenset({FlagKind.NOTE_WITHOUT_VISIT, FlagKind.LATE_TIME_CRIT
 
 @dataclass(frozen=True, slots=True)
 class RuleFlags:
-    """Flags of one kind: positions, evidence, minutes at stake, related record ids."""
+    """Flags of one kind: positions, evidence, minutes at stake, the related record if any.
+
+    ``related`` holds positions (-1: none) into the visits, or into the notes when
+    ``related_is_note``.
+    """
 
     kind: FlagKind
     rows: IntArray
     evidence: np.ndarray
     minutes_at_stake: FloatArray
-    related_record_id: np.ndarray
+    related: IntArray
+    related_is_note: bool = False
 
     @classmethod
     def build(
@@ -46,10 +52,10 @@ class RuleFlags:
         rows: IntArray,
         evidence: list[str],
         minutes: FloatArray,
-        related: np.ndarray | None = None,
+        related: IntArray | None = None,
+        *,
+        related_is_note: bool = False,
     ) -> RuleFlags:
-        if related is None:
-            related = np.full(len(rows), None, dtype=object)
         return cls(
             kind=kind,
             rows=np.asarray(rows, dtype=np.int64),
@@ -57,8 +63,29 @@ class RuleFlags:
             minutes_at_stake=np.asarray(
                 np.round(np.asarray(minutes, dtype=np.float64), 1), dtype=np.float64
             ),
-            related_record_id=np.asarray(related, dtype=object),
+            related=(
+                np.full(len(rows), -1, dtype=np.int64)
+                if related is None
+                else np.asarray(related, dtype=np.int64)
+            ),
+            related_is_note=related_is_note,
         )
+
+    def select(self, keep: BoolArray) -> RuleFlags:
+        """The flags at ``keep`` (a mask over these flags)."""
+        return RuleFlags(
+            kind=self.kind,
+            rows=self.rows[keep],
+            evidence=self.evidence[keep],
+            minutes_at_stake=self.minutes_at_stake[keep],
+            related=self.related[keep],
+            related_is_note=self.related_is_note,
+        )
+
+
+def _ids(column: pd.Series, rows: IntArray) -> np.ndarray:
+    """The ids at ``rows`` as Python strings (for evidence; only ever flagged rows)."""
+    return np.asarray(column.array.take(rows), dtype=object)
 
 
 def _fmt(value: float) -> str:
@@ -121,14 +148,21 @@ def duration_mismatch(
     gap = np.abs(visits.ecm_min - note_min)
     rows = np.flatnonzero(visits.is_completed & has_note & (gap > tol.duration_mismatch_min))
     ecm, noted = visits.ecm_min[rows], note_min[rows]
-    note_ids = notes.frame["note_id"].to_numpy(dtype=object)[note_of_visit[rows]]
+    note_ids = _ids(notes.frame["note_id"], note_of_visit[rows])
     limit = f"{tol.duration_mismatch_min:g}"
     evidence = [
         f"ECM shows {_fmt(e)} min but care note {nid} records {_fmt(m)} min "
         f"({_fmt(abs(e - m))} min apart; tolerance {limit} min)."
         for e, m, nid in zip(ecm, noted, note_ids, strict=True)
     ]
-    return RuleFlags.build(FlagKind.DURATION_MISMATCH, rows, evidence, gap[rows], note_ids)
+    return RuleFlags.build(
+        FlagKind.DURATION_MISMATCH,
+        rows,
+        evidence,
+        gap[rows],
+        note_of_visit[rows],
+        related_is_note=True,
+    )
 
 
 def short_call(visits: Visits, verified_min: FloatArray, tol: AuditTolerances) -> RuleFlags:
@@ -159,7 +193,11 @@ class CarerSequence:
 def carer_sequence(visits: Visits, carer_code: IntArray) -> CarerSequence:
     """Sort completed visits by carer then check-in; find each visit's predecessors."""
     done = np.flatnonzero(visits.is_completed & (carer_code >= 0))
-    order = done[np.lexsort((visits.in_s[done], carer_code[done]))]
+    # One float sort key, carer-major: whole seconds stay exact well below 2**53.
+    start = visits.in_s[done]
+    low = float(start.min()) if done.size else 0.0
+    span = float(start.max()) - low + 1.0 if done.size else 1.0
+    order = done[np.argsort(carer_code[done] * span + (start - low), kind="stable")]
     n = len(order)
     carer = carer_code[order]
     same_carer = np.zeros(n, dtype=bool)
@@ -201,13 +239,13 @@ def carer_in_two_places(
     has = earlier_all >= 0
     overlap = np.full(len(later_all), np.nan)
     overlap[has] = _overlap_s(visits, earlier_all[has], later_all[has])
-    users = visits.frame["service_user_id"].to_numpy(dtype=object)
+    users = visits.user
     different = np.zeros(len(later_all), dtype=bool)
     different[has] = users[earlier_all[has]] != users[later_all[has]]
     hit = has & different & (overlap > tol.overlap_min * 60.0)
     later, earlier, minutes = later_all[hit], earlier_all[hit], overlap[hit] / 60.0
 
-    ids = visits.frame["visit_id"].to_numpy(dtype=object)
+    visit_ids = visits.frame["visit_id"]
     in_later, out_earlier = (
         _hhmm(minute_labels(visits.in_s[later])),
         _hhmm(minute_labels(visits.out_s[earlier])),
@@ -216,12 +254,16 @@ def carer_in_two_places(
     later_text = [
         f"Carer checked in here at {t} on {d} while still logged at another home until {o} "
         f"(visit {other}): {_fmt(m)} min overlap."
-        for t, d, o, other, m in zip(in_later, day, out_earlier, ids[earlier], minutes, strict=True)
+        for t, d, o, other, m in zip(
+            in_later, day, out_earlier, _ids(visit_ids, earlier), minutes, strict=True
+        )
     ]
     earlier_text = [
         f"Carer was still logged here until {o} on {d} but checked in at another home at {t} "
         f"(visit {other}): {_fmt(m)} min overlap."
-        for t, d, o, other, m in zip(in_later, day, out_earlier, ids[later], minutes, strict=True)
+        for t, d, o, other, m in zip(
+            in_later, day, out_earlier, _ids(visit_ids, later), minutes, strict=True
+        )
     ]
     rows = np.concatenate([later, earlier])
     flags = RuleFlags.build(
@@ -229,7 +271,7 @@ def carer_in_two_places(
         rows,
         later_text + earlier_text,
         np.concatenate([minutes, minutes]),
-        np.concatenate([ids[earlier], ids[later]]),
+        np.concatenate([earlier, later]),
     )
     prev = seq.previous
     has_prev = prev >= 0
@@ -273,14 +315,14 @@ def travel_infeasible(
     later, earlier = later[hit], earlier[hit]
     gap_min, travel_min = gap_s[hit] / 60.0, travel_s[hit] / 60.0
     km = haversine_m(lat1[hit], lon1[hit], lat2[hit], lon2[hit]) / 1000.0
-    ids = visits.frame["visit_id"].to_numpy(dtype=object)
+    ids = _ids(visits.frame["visit_id"], earlier)
     evidence = [
         f"Checked in {_fmt(g)} min after leaving visit {other}, {k:.1f} km away in a straight "
         f"line; the journey needs about {_fmt(t)} min."
-        for g, other, k, t in zip(gap_min, ids[earlier], km, travel_min, strict=True)
+        for g, other, k, t in zip(gap_min, ids, km, travel_min, strict=True)
     ]
     return RuleFlags.build(
-        FlagKind.TRAVEL_INFEASIBLE, later, evidence, travel_min - gap_min, ids[earlier]
+        FlagKind.TRAVEL_INFEASIBLE, later, evidence, travel_min - gap_min, earlier
     )
 
 
@@ -290,14 +332,18 @@ def double_up_single_carer(visits: Visits) -> RuleFlags:
     Visits of a two-carer call without a group are grouped by call and planned day.
     """
     frame = visits.frame
-    has_group = frame["double_up_group"].notna().to_numpy()
-    needs_two = (visits.carers_required >= 2) & frame["call_id"].notna().to_numpy() & ~has_group
-    day = pd.Series((visits.planned_s // 86_400).astype(np.int64), index=frame.index).astype("str")
-    key = pd.Series(None, index=frame.index, dtype="str")
-    key[has_group] = "g:" + frame["double_up_group"][has_group]
-    key[needs_two] = "c:" + frame["call_id"][needs_two] + "@" + day[needs_two]
-    in_scope = has_group | needs_two
-    codes = np.asarray(pd.factorize(key)[0], dtype=np.int64)
+    group, groups = codes_of(frame["double_up_group"])
+    call, _ = codes_of(frame["call_id"])
+    has_group = group >= 0
+    needs_two = (visits.carers_required >= 2) & (call >= 0) & ~has_group
+    # One key per group, or per (two-carer call, planned day) for visits without a group.
+    day = np.nan_to_num(visits.planned_s // 86_400).astype(np.int64)
+    day -= int(day.min()) if len(day) else 0
+    call_day = call * (int(day.max(initial=0)) + 1) + day
+    key = np.where(has_group, group, np.where(needs_two, len(groups) + call_day, -1))
+    in_scope = key >= 0
+    codes = np.full(len(key), -1, dtype=np.int64)
+    codes[in_scope] = np.unique(key[in_scope], return_inverse=True)[1]
     counted = in_scope & visits.is_completed
     completed_per_group = np.bincount(codes[counted], minlength=int(codes.max(initial=0)) + 1)
     rows = np.flatnonzero(counted & (completed_per_group[np.maximum(codes, 0)] == 1))
@@ -313,8 +359,7 @@ def double_up_single_carer(visits: Visits) -> RuleFlags:
 
 def manual_check_in(visits: Visits) -> RuleFlags:
     """A completed visit whose check-in was entered by hand."""
-    manual = visits.frame["method"].eq("manual").to_numpy(dtype=bool, na_value=False)
-    rows = np.flatnonzero(visits.is_completed & manual)
+    rows = np.flatnonzero(visits.is_completed & visits.is_manual)
     billed = visits.billed_min[rows]
     evidence = [
         f"Check-in entered manually, not by app, phone or tag; {_fmt(b)} min billed on it."

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from geo._contraction import contract
 from geo.network import RoadNetwork
 from geo.snapping import DEFAULT_MAX_OFFSET_M, Snapped, as_coordinates, snap_points
 
@@ -121,7 +122,7 @@ def travel_matrix(
 
 
 def _route(
-    network: RoadNetwork, snapped: Snapped
+    network: RoadNetwork, snapped: Snapped, *, contract_chains: bool = True
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Fill the point matrices from node-to-node Dijkstra over unique snapped nodes."""
     n = snapped.node.size
@@ -139,6 +140,13 @@ def _route(
     weights = sparse.csr_matrix(
         (time_ms + length.data * scale, length.indices, length.indptr), shape=length.shape
     )
+    if contract_chains:
+        keep = np.zeros(network.n_nodes, dtype=bool)
+        keep[nodes] = True
+        weights, kept = contract(weights, keep)
+        graph_nodes = np.searchsorted(kept, nodes)
+    else:
+        graph_nodes = nodes
 
     access_s = snapped.access_s
     access_m = snapped.access_m
@@ -146,7 +154,9 @@ def _route(
     starts = np.searchsorted(inverse[order], np.arange(nodes.size + 1))
     for lo in range(0, nodes.size, _BATCH_SOURCES):
         hi = min(lo + _BATCH_SOURCES, nodes.size)
-        combined = csgraph.dijkstra(weights, directed=True, indices=nodes[lo:hi])[:, nodes]
+        combined = csgraph.dijkstra(weights, directed=True, indices=graph_nodes[lo:hi])[
+            :, graph_nodes
+        ]
         path_ms = np.floor(combined)
         path_s = path_ms / 1000.0
         path_m = (combined - path_ms) / scale

@@ -68,7 +68,7 @@ def test_bad_points_are_refused(tmp_path, three_providers_in_rutland) -> None:
         service_users_map_png(bad, tmp_path / "m.png")
     from geo import GeoError
 
-    with pytest.raises(GeoError, match="nowhere.geojson"):
+    with pytest.raises(GeoError, match=r"nowhere\.geojson"):
         service_users_map_png(
             three_providers_in_rutland,
             tmp_path / "m.png",

@@ -227,8 +227,8 @@ def solve(
             solver.Add(solver.Sum(moved) <= max_provider_changes)
 
     search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    search.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, params.first_solution.upper()
     )
     search.local_search_metaheuristic = _METAHEURISTICS[params.metaheuristic]
     search.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))

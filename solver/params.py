@@ -25,6 +25,9 @@ class ReallocationParams:
         Largest part of a decomposed day; smaller days are solved whole.
     use_initial
         Start from today's rounds (the visits' ``carer`` fields) when no ``initial`` is given.
+    first_solution
+        OR-Tools first solution strategy name, e.g. ``local_cheapest_insertion``,
+        ``parallel_cheapest_insertion``, ``path_cheapest_arc``, ``savings``.
     metaheuristic
         OR-Tools local search metaheuristic name: ``guided_local_search``,
         ``simulated_annealing``, ``tabu_search`` or ``greedy_descent``.
@@ -37,6 +40,7 @@ class ReallocationParams:
     max_part_visits: int = 400
     use_initial: bool = True
     metaheuristic: str = "guided_local_search"
+    first_solution: str = "local_cheapest_insertion"
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
@@ -54,6 +58,18 @@ class ReallocationParams:
             "greedy_descent",
         }:
             raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+        if self.first_solution not in {
+            "local_cheapest_insertion",
+            "local_cheapest_cost_insertion",
+            "parallel_cheapest_insertion",
+            "sequential_cheapest_insertion",
+            "global_cheapest_arc",
+            "path_cheapest_arc",
+            "savings",
+            "christofides",
+            "automatic",
+        }:
+            raise ValueError(f"Unknown first_solution {self.first_solution!r}.")
 
 
 @dataclass(frozen=True)

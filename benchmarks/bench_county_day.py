@@ -1,0 +1,72 @@
+"""County-day re-allocation: wall time on 2 workers, and travel against a 10x longer run.
+
+Run: .venv/bin/python benchmarks/bench_county_day.py [--budget-s 120] [--factor 10]
+Prints figures; targets (issue 4): wall <= 120 s, travel within 2 % of the long run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from _county_instance import make_county_day
+
+from solver import ReallocationParams, evaluate_rounds, reallocate, today_rounds
+
+
+def _line(label: str, sol, wall_s: float) -> None:
+    t = sol.total
+    print(
+        f"{label:<10} wall {wall_s:7.1f} s  served {t.visits:5d}  unserved {len(sol.unserved):5d}  "
+        f"travel {t.travel_s / 3600:8.1f} h  miles {t.distance_m / 1609.344:9.0f}  "
+        f"waiting {t.waiting_s / 3600:8.1f} h  util {t.utilisation:.3f}  "
+        f"sync violations {sol.sync_violations}  parts {sol.stats.parts}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget-s", type=float, default=120.0)
+    parser.add_argument("--factor", type=float, default=10.0)
+    parser.add_argument("--max-part-visits", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    problem, _ = make_county_day(args.seed)
+    print(
+        f"instance seed {args.seed}: {problem.num_visits} visits, {problem.num_carers} carers, "
+        f"{problem.n_providers} providers, {len(problem.sync_pairs)} double-ups "
+        f"(built in {time.perf_counter() - t0:.1f} s)"
+    )
+    t0 = time.perf_counter()
+    base = evaluate_rounds(problem, today_rounds(problem))
+    _line("today", base, time.perf_counter() - t0)
+
+    results = {}
+    for label, budget in (("short", args.budget_s), ("long", args.budget_s * args.factor)):
+        params = ReallocationParams(
+            time_limit_s=budget,
+            seed=args.seed,
+            workers=args.workers,
+            max_part_visits=args.max_part_visits,
+        )
+        t0 = time.perf_counter()
+        sol = reallocate(problem, params)
+        wall = time.perf_counter() - t0
+        _line(label, sol, wall)
+        results[label] = sol
+    short, long = results["short"].total, results["long"].total
+    gap = 100 * (short.travel_s - long.travel_s) / max(1, long.travel_s)
+    per_visit_short = short.travel_s / max(1, short.visits)
+    per_visit_long = long.travel_s / max(1, long.visits)
+    print(
+        f"travel gap short vs long: {gap:+.2f} % total, "
+        f"{100 * (per_visit_short - per_visit_long) / max(1e-9, per_visit_long):+.2f} % per served visit "
+        f"(served {short.visits} vs {long.visits})"
+    )
+
+
+if __name__ == "__main__":
+    main()

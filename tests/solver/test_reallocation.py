@@ -1,0 +1,350 @@
+"""Re-allocation: feasibility invariants, infeasible calls reported, determinism, optimality."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solver import (
+    Carer,
+    Objective,
+    Policy,
+    Problem,
+    ReallocationParams,
+    Solution,
+    UnservedReason,
+    Visit,
+    evaluate_rounds,
+    reallocate,
+)
+
+H = 3600
+
+
+def street_matrix(n_locations: int, *, step_s: int = 300) -> np.ndarray:
+    """Travel seconds between houses numbered along one street, ``step_s`` apart."""
+    pos = np.arange(n_locations)
+    return np.abs(pos[:, None] - pos[None, :]) * step_s
+
+
+FAST = ReallocationParams(time_limit_s=1, workers=1, solution_limit=300)
+
+
+def assert_feasible(problem: Problem, sol: Solution) -> None:
+    """Every call once; shifts, skills, windows, travel and double-ups honoured."""
+    n = problem.num_visits
+    placed = [i for r in sol.routes for i in r.visits]
+    unserved = [u.visit for u in sol.unserved]
+    assert sorted(placed + unserved) == list(range(n))
+    assert all(u.reason in UnservedReason for u in sol.unserved)
+    for r in sol.routes:
+        carer = problem.carers[r.carer]
+        travel = problem.travel_s[carer.travel_mode]
+        t, here = r.depart_s, carer.start_location
+        assert r.depart_s >= carer.shift_start_s
+        for i, start in zip(r.visits, r.start_s, strict=True):
+            v = problem.visits[i]
+            assert v.skills <= carer.skills
+            assert v.gender in (None, carer.gender)
+            assert start >= t + travel[here, v.location]  # no carer in two places
+            assert start >= v.window_start_s
+            if problem.objective.hard_windows:
+                assert start + v.duration_s <= v.window_end_s
+            t, here = start + v.duration_s, v.location
+        if r.visits:  # an idle carer stays at home
+            assert r.return_s == t + travel[here, carer.end_location]
+        assert r.return_s <= carer.shift_end_s
+        assert r.return_s - r.depart_s <= carer.work_cap_s
+    carer_of, start_of = sol.carer_of(n), sol.start_of(n)
+    for a, b in problem.sync_pairs:
+        assert (carer_of[a] < 0) == (carer_of[b] < 0)
+        if carer_of[a] >= 0:
+            assert carer_of[a] != carer_of[b]
+            gap = start_of[b] - start_of[a]
+            v = problem.visits[a]
+            assert v.sync_min_gap_s <= gap <= v.sync_max_gap_s
+    assert sol.sync_violations == 0
+
+
+def test_serves_every_call_on_one_street(one_street_two_carers: Problem) -> None:
+    """Four easy calls are all served, feasibly."""
+    sol = reallocate(one_street_two_carers, FAST)
+    assert_feasible(one_street_two_carers, sol)
+    assert sol.is_complete
+
+
+def test_double_up_starts_together_on_two_carers(double_up_on_street: Problem) -> None:
+    """Both halves of a double-up start at the same time on two hoist carers."""
+    sol = reallocate(double_up_on_street, FAST)
+    assert_feasible(double_up_on_street, sol)
+    carer_of = sol.carer_of(4)
+    assert carer_of[0] >= 0 and carer_of[1] >= 0
+    assert {carer_of[0], carer_of[1]} == {0, 1}
+
+
+def test_double_up_one_after_the_other(double_up_on_street: Problem) -> None:
+    """A 15-30 minute start gap band is honoured (Mankowska-style sequential double service)."""
+    visits = list(double_up_on_street.visits)
+    for j in (0, 1):
+        v = visits[j]
+        visits[j] = Visit(
+            v.location,
+            8 * H,
+            11 * H,
+            v.duration_s,
+            skills=v.skills,
+            sync_group=0,
+            sync_min_gap_s=900,
+            sync_max_gap_s=1800,
+        )
+    problem = double_up_on_street.with_visits(visits)
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    start = sol.start_of(4)
+    assert 900 <= start[1] - start[0] <= 1800
+
+
+def test_infeasible_calls_reported_per_call() -> None:
+    """No skilled carer, window shorter than visit, and one-carer double-up each get a reason."""
+    visits = (
+        Visit(1, 8 * H, 10 * H, 1800, skills=frozenset({"peg_feeding"})),
+        Visit(2, 8 * H, 8 * H + 900, 1800),
+        Visit(3, 9 * H, 11 * H, 1800, skills=frozenset({"hoist"}), sync_group=7),
+        Visit(3, 9 * H, 11 * H, 1800, skills=frozenset({"hoist"}), sync_group=7),
+        Visit(4, 9 * H, 11 * H, 1800),
+    )
+    carers = (
+        Carer(0, 0, 0, 7 * H, 14 * H, skills=frozenset({"hoist"})),
+        Carer(0, 0, 0, 7 * H, 14 * H),
+    )
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(5))
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    reasons = {u.visit: u.reason for u in sol.unserved}
+    assert reasons == {
+        0: UnservedReason.NO_ELIGIBLE_CARER,
+        1: UnservedReason.WINDOW_TOO_SHORT,
+        2: UnservedReason.DOUBLE_UP_ONE_CARER,
+        3: UnservedReason.DOUBLE_UP_ONE_CARER,
+    }
+    assert sol.carer_of(5)[4] >= 0
+
+
+def test_call_outside_every_shift_is_reported() -> None:
+    """A bedtime call when every carer works mornings is reported, not dropped."""
+    visits = (Visit(1, 21 * H, 22 * H, 1800), Visit(2, 8 * H, 9 * H, 1800))
+    carers = (Carer(0, 0, 0, 7 * H, 14 * H),)
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(3))
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    assert [(u.visit, u.reason) for u in sol.unserved] == [(0, UnservedReason.NO_CARER_IN_SHIFT)]
+
+
+def test_gender_preference_and_provider_boundary_honoured() -> None:
+    """A call wanting a female carer, and one only provider 1 may take, go to the right carers."""
+    visits = (Visit(1, 8 * H, 10 * H, 1800, gender="f"), Visit(2, 8 * H, 10 * H, 1800))
+    carers = (
+        Carer(0, 0, 0, 7 * H, 14 * H, gender="m"),
+        Carer(1, 3, 3, 7 * H, 14 * H, gender="f"),
+        Carer(0, 2, 2, 7 * H, 14 * H, gender="m"),
+    )
+    eligible = np.array([[True, False], [True, True]])
+    problem = Problem(
+        visits=visits, carers=carers, travel_s=street_matrix(4), policy=Policy(eligible=eligible)
+    )
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    assert sol.carer_of(2).tolist() == [1, 1]
+
+
+def test_same_seed_same_answer(one_street_two_carers: Problem) -> None:
+    """Two runs with the same seed and solution limit give identical solutions."""
+    params = ReallocationParams(time_limit_s=3, workers=1, solution_limit=50, seed=3)
+    assert reallocate(one_street_two_carers, params) == reallocate(one_street_two_carers, params)
+
+
+def test_provider_change_cap_zero_keeps_everyone_with_their_provider(
+    one_street_two_carers: Problem,
+) -> None:
+    """With a cap of 0, no person moves to the other provider even when it would be cheaper."""
+    problem = Problem(
+        visits=one_street_two_carers.visits,
+        carers=one_street_two_carers.carers,
+        travel_s=one_street_two_carers.travel_s,
+        policy=Policy(max_provider_changes=0),
+    )
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    assert sol.provider_changes == 0
+
+
+def test_provider_change_cap_one() -> None:
+    """A cap of one person is respected when moving more would serve more calls."""
+    visits = tuple(
+        Visit(loc, 8 * H, 9 * H, 2400, provider=0, service_user=loc) for loc in (1, 2, 3)
+    )
+    carers = (
+        Carer(0, 0, 0, 7 * H, 14 * H),
+        Carer(1, 0, 0, 7 * H, 14 * H),
+        Carer(1, 0, 0, 7 * H, 14 * H),
+    )
+    problem = Problem(
+        visits=visits,
+        carers=carers,
+        travel_s=street_matrix(4),
+        policy=Policy(max_provider_changes=1),
+    )
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    assert sol.provider_changes <= 1
+    assert len(sol.unserved) == 1
+
+
+def test_soft_windows_report_lateness() -> None:
+    """With soft windows a call that cannot be on time is served late and its lateness costed."""
+    visits = (Visit(1, 8 * H, 8 * H + 1800, 1800), Visit(2, 8 * H, 8 * H + 1800, 1800))
+    carers = (Carer(0, 0, 0, 8 * H, 14 * H),)
+    problem = Problem(
+        visits=visits,
+        carers=carers,
+        travel_s=street_matrix(3),
+        objective=Objective(hard_windows=False, max_lateness_weight=5),
+    )
+    sol = reallocate(problem, FAST)
+    assert_feasible(problem, sol)
+    assert sol.is_complete
+    assert sol.total.lateness_s > 0
+    start = sol.start_of(2)
+    late = [max(0, int(start[i]) - v.latest_start_s) for i, v in enumerate(visits)]
+    assert (sol.total.lateness_s, sol.total.max_lateness_s) == (sum(late), max(late))
+
+
+def test_decomposed_day_keeps_invariants() -> None:
+    """A day cut into parts (two workers) still serves each call once with double-ups intact."""
+    rng = np.random.default_rng(5)
+    n_loc = 30
+    visits = [
+        Visit(int(loc), int(ws) * H, int(ws) * H + 2 * H, 1800)
+        for loc, ws in zip(rng.integers(1, n_loc, 24), rng.integers(7, 12, 24), strict=True)
+    ]
+    visits += [
+        Visit(5, 9 * H, 11 * H, 1800, sync_group=0),
+        Visit(5, 9 * H, 11 * H, 1800, sync_group=0),
+    ]
+    carers = tuple(Carer(0, int(s), int(s), 7 * H, 15 * H) for s in rng.integers(0, n_loc, 6))
+    problem = Problem(visits=tuple(visits), carers=carers, travel_s=street_matrix(n_loc, step_s=60))
+    params = ReallocationParams(time_limit_s=3, workers=2, max_part_visits=10, solution_limit=200)
+    sol = reallocate(problem, params)
+    assert sol.stats.parts >= 3
+    assert_feasible(problem, sol)
+
+
+def _brute_force_cost(problem: Problem) -> int:
+    """Least cost over every assignment and order of the visits, serving all of them."""
+    n, m = problem.num_visits, problem.num_carers
+    best = None
+    for owner in itertools.product(range(m), repeat=n):
+        groups = [[i for i in range(n) if owner[i] == k] for k in range(m)]
+        for orders in itertools.product(*(itertools.permutations(g) for g in groups)):
+            sol = evaluate_rounds(problem, orders)
+            feasible = sol.total.lateness_s == 0 and all(
+                r.return_s <= problem.carers[r.carer].shift_end_s for r in sol.routes
+            )
+            if feasible and (best is None or sol.cost < best):
+                best = sol.cost
+    assert best is not None
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_instances_match_brute_force(seed: int) -> None:
+    """Five-call, two-carer days: re-allocation finds the brute-force optimum."""
+    rng = np.random.default_rng(seed)
+    n_loc = 8
+    xy = rng.uniform(0, 3000, (n_loc, 2))
+    travel = np.rint(np.hypot(*(xy[:, None] - xy[None, :]).transpose(2, 0, 1))).astype(int)
+    visits = tuple(
+        Visit(int(1 + j), int(ws), int(ws) + 2 * H, int(d))
+        for j, (ws, d) in enumerate(
+            zip(rng.integers(8 * H, 10 * H, 5), rng.choice([900, 1800], 5), strict=True)
+        )
+    )
+    carers = (Carer(0, 0, 0, 7 * H, 14 * H), Carer(0, 6, 7, 7 * H, 14 * H))
+    problem = Problem(visits=visits, carers=carers, travel_s=travel)
+    sol = reallocate(problem, ReallocationParams(time_limit_s=2, workers=1))
+    assert_feasible(problem, sol)
+    assert sol.is_complete
+    assert sol.cost == _brute_force_cost(problem)
+
+
+@st.composite
+def small_days(draw: st.DrawFn) -> Problem:
+    """Random small days: skills, genders, shifts, a possible double-up, infeasible calls."""
+    n_loc = draw(st.integers(3, 8))
+    step = draw(st.integers(60, 900))
+    n_visits = draw(st.integers(1, 7))
+    visits = []
+    for _ in range(n_visits):
+        ws = draw(st.integers(7, 18)) * H
+        width = draw(st.sampled_from([900, 1800, 3600, 7200]))
+        visits.append(
+            Visit(
+                draw(st.integers(1, n_loc - 1)),
+                ws,
+                ws + width,
+                draw(st.sampled_from([900, 1800, 2700])),
+                skills=frozenset(
+                    draw(st.sets(st.sampled_from(["hoist", "medication"]), max_size=1))
+                ),
+                gender=draw(st.sampled_from([None, None, "f"])),
+            )
+        )
+    if draw(st.booleans()):
+        ws = draw(st.integers(8, 16)) * H
+        band = draw(st.sampled_from([(0, 0), (-600, 600), (900, 1800)]))
+        for _ in range(2):
+            visits.append(
+                Visit(
+                    draw(st.integers(1, n_loc - 1)) if band[0] > 0 else 1,
+                    ws,
+                    ws + 2 * H,
+                    1800,
+                    sync_group=0,
+                    sync_min_gap_s=band[0],
+                    sync_max_gap_s=band[1],
+                )
+            )
+    carers = []
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.sampled_from([7 * H, 12 * H, 15 * H]))
+        carers.append(
+            Carer(
+                draw(st.integers(0, 1)),
+                draw(st.integers(0, n_loc - 1)),
+                draw(st.integers(0, n_loc - 1)),
+                start,
+                start + draw(st.sampled_from([4 * H, 7 * H, 10 * H])),
+                skills=frozenset(draw(st.sets(st.sampled_from(["hoist", "medication"])))),
+                gender=draw(st.sampled_from(["f", "m"])),
+            )
+        )
+    hard = draw(st.booleans())
+    return Problem(
+        visits=tuple(visits),
+        carers=tuple(carers),
+        travel_s=street_matrix(n_loc, step_s=step),
+        objective=Objective(hard_windows=hard),
+        n_providers=2,
+    )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_days())
+def test_property_invariants_hold(problem: Problem) -> None:
+    """Any small day: calls served once or reported, no carer in two places, double-ups synced."""
+    sol = reallocate(problem, ReallocationParams(time_limit_s=0.3, workers=1, solution_limit=100))
+    assert_feasible(problem, sol)

@@ -109,6 +109,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("storage error", exc_info=exc)
         return _json(503, "storage_unavailable", str(exc))
 
+    from app.planning import PlanningError
+
+    @app.exception_handler(PlanningError)
+    async def _planning(request: Request, exc: PlanningError) -> JSONResponse:
+        return _json(422, "not_plannable", str(exc), {"in": "body", "field": "day"})
+
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> JSONResponse:
         return _json(422, "invalid_data", str(exc))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api import _queries as q
+from app.api._placement import placement_proposals
 from app.api.deps import (
     AccessLogDep,
     AreaFilter,
@@ -19,7 +20,7 @@ from app.api.deps import (
     SettingsDep,
     require,
 )
-from app.api.errors import Conflict, NotFound, Unavailable
+from app.api.errors import Conflict, NotFound
 from app.api.routes.jobs import visible_job
 from app.api.schemas import (
     CapacityOut,
@@ -41,16 +42,6 @@ from data.storage.jobs import JobRepository
 router = APIRouter(tags=["brokerage"])
 
 
-def _planner() -> Any:
-    try:
-        from app import planning
-    except ImportError as exc:
-        raise Unavailable("Placement needs app.planning, which this build lacks.") from exc
-    if not hasattr(planning, "placement_proposals"):
-        raise Unavailable("Placement is not available in this build yet.")
-    return planning
-
-
 @router.post("/api/brokerage/placements", response_model=PlacementOut)
 async def place_package(
     body: PlacementIn,
@@ -60,10 +51,9 @@ async def place_package(
 ) -> PlacementOut:
     """Ranked proposals for where a new package fits in today's rounds, least added travel first."""
     principal.require_area(body.area)
-    planning = _planner()
     started = time.perf_counter()
     proposals, reasons = await run_in_threadpool(
-        planning.placement_proposals, request.app.state.planning_context, body
+        placement_proposals, request.app.state.planning_context, body
     )
     elapsed_ms = (time.perf_counter() - started) * 1000
     log.read(principal, subject_ids=[], filters={"area": body.area, "day": str(body.day)})

@@ -42,10 +42,10 @@ def _hop_travel_s(lat: np.ndarray, lon: np.ndarray, first: np.ndarray) -> np.nda
 
 
 def _working(n: int, offset: int) -> np.ndarray:
-    """(n, 7) bool: carer i rests one day a week (two for 40%), staggered across the group."""
+    """(n, 7) bool: carer i rests one day a week (two for 20%), staggered across the group."""
     i = np.arange(n)[:, None] + offset
     d = np.arange(7)[None, :]
-    two_rest = (i % 5) < 2
+    two_rest = (i % 5) == 0
     return (d != i % 7) & ~(two_rest & (d == (i + 3) % 7))
 
 
@@ -164,8 +164,10 @@ def _make_carers(
 ) -> pd.DataFrame:
     early_req = np.maximum(n_runs[:, 0], n_runs[:, 1])
     late_req = np.maximum(n_runs[:, 2], n_runs[:, 3])
-    split_req = np.minimum(early_req, late_req)
-    reqs = np.stack([split_req, early_req - split_req, late_req - split_req], axis=1)
+    # One rota per provider: on each day the first working carers take the morning and lunch
+    # runs, the first working carers the tea and bed runs; who works both halves gets a split
+    # shift, the rest an early or a late shift (labelled from the runs they actually do).
+    reqs = np.stack([np.maximum(early_req, late_req), 0 * early_req, 0 * late_req], axis=1)
     sizes = np.array([[_group_size(int(r), 0) for r in row] for row in reqs])
     # Top up to the target head count with extra split-shift carers (relief and part-time).
     needed = int(sizes.sum())
@@ -301,7 +303,7 @@ def finish_carers(
     wants_m = np.bincount(v_carer, pref == "male", minlength=n) > 0
     gender = rng.choice(np.array(["female", "male", "other"]), size=n, p=(0.82, 0.17, 0.01))
     gender = np.where(wants_m & ~wants_f, "male", np.where(wants_f, "female", gender))
-    # Walkers and cyclists: compact city rounds only (95% of hops under 1.2 km).
+    # Walkers and cyclists: compact city rounds only (95% of hops under 1.5 or 3 km).
     order = np.lexsort((visits["planned_min"].to_numpy(), visits["day"].to_numpy(), v_carer))
     oc = v_carer[order]
     od = visits["day"].to_numpy()[order]
@@ -315,11 +317,12 @@ def finish_carers(
     p95 = np.full(n, np.inf)
     p95[hop_s.index.to_numpy()] = hop_s.to_numpy()
     city = np.bincount(v_carer, users["_is_city"].to_numpy()[v_user], minlength=n) >= 0.9 * counts
-    compact = city & (p95 <= 1200) & (counts > 0)
+    walkable = city & (p95 <= 1500) & (counts > 0)
+    cyclable = city & (p95 <= 3000) & (counts > 0)
     u = rng.random(n)
-    mode = np.where(compact & (u < 0.35), "walk", np.where(compact & (u < 0.6), "bike", "car"))
+    mode = np.where(walkable & (u < 0.5), "walk", np.where(cyclable & (u < 0.5), "bike", "car"))
     weekly_min = np.bincount(v_carer, visits["dur"].to_numpy(), minlength=n) / config.weeks
-    hours = np.clip(np.round(weekly_min * 1.25 / 60 * 2) / 2, 8, 48)
+    hours = np.clip(np.round(weekly_min * 1.25 / 60 * 2) / 2, 8, 60)
     wk = np.zeros((n, 7), dtype=bool)
     for grp in (SPLIT, EARLY, LATE):
         m = g == grp
@@ -327,8 +330,18 @@ def finish_carers(
         if idx.size:
             wk[m] = _working(int(idx.max()) + 1, 0)[idx]
     weekdays = join_flags(wk, WEEKDAY_NAMES)
-    shift_start = np.array([_SHIFTS[x][0] for x in g], dtype=object)
-    shift_end = np.array([_SHIFTS[x][1] for x in g], dtype=object)
+    slot = visits["slot"].to_numpy()
+    works_early = np.bincount(v_carer, slot <= 1, minlength=n) > 0
+    works_late = np.bincount(v_carer, slot >= 2, minlength=n) > 0
+    shift = np.where(
+        works_early & ~works_late, EARLY, np.where(works_late & ~works_early, LATE, SPLIT)
+    )
+    shift_start = np.array([_SHIFTS[SPLIT][0], _SHIFTS[EARLY][0], _SHIFTS[LATE][0]], dtype=object)[
+        shift
+    ]
+    shift_end = np.array([_SHIFTS[SPLIT][1], _SHIFTS[EARLY][1], _SHIFTS[LATE][1]], dtype=object)[
+        shift
+    ]
     pids = providers["provider_id"].to_numpy().astype(object)
     return pd.DataFrame(
         {

@@ -177,4 +177,4 @@ class SyntheticConfig:
     @classmethod
     def million(cls, seed: int = 0) -> SyntheticConfig:
         """~1,000,000 ECM visits and ~1,000,000 care notes over four weeks (benchmarks)."""
-        return cls(seed=seed, weeks=4, n_service_users=12000, n_providers=250, n_carers=3500)
+        return cls(seed=seed, weeks=4, n_service_users=12400, n_providers=250, n_carers=3500)

@@ -140,7 +140,7 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
         }
     )
     kept = ~v["deleted"].to_numpy()
-    visits_out = visits_all[kept].sort_values("visit_id")
+    visits_out = visits_all.iloc[order[kept[order]]]
 
     n = sim.notes.sort_values(["written_s", "carer"], kind="stable")
     note_visit = visit_id[n["visit"].to_numpy()]

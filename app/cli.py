@@ -214,4 +214,4 @@ def settings_for_tests(**overrides: object) -> Settings:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

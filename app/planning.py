@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sqlalchemy import Engine
 
 import solver
+from data import read_records
 from data.records import LIST_SEPARATOR
 
 # (lat, lon) arrays in degrees -> (travel_s per mode, distance_m per mode); mode 0 = car.
@@ -60,6 +62,11 @@ def _skills(value: object) -> frozenset[str]:
     if not isinstance(value, str) or not value:
         return frozenset()
     return frozenset(s.strip() for s in value.split(LIST_SEPARATOR) if s.strip())
+
+
+def _gender(value: object) -> str | None:
+    """A carer gender or preference the solver matches on; "none" and blanks are no preference."""
+    return value if value in ("female", "male") else None  # type: ignore[return-value]
 
 
 def day_visits(
@@ -158,7 +165,7 @@ def build_planning_day(
 
     solver_visits = []
     for i, row in enumerate(visits.itertuples(index=False)):
-        sync = sync_ids[row.double_up_group] if paired[i] else -1
+        sync = sync_ids[str(row.double_up_group)] if paired[i] else -1
         solver_visits.append(
             solver.Visit(
                 location=user_of[row.service_user_id],
@@ -166,9 +173,7 @@ def build_planning_day(
                 window_end_s=int(window_end[i]),
                 duration_s=int(duration_s[i]),
                 skills=_skills(row.required_skills),
-                gender=row.carer_gender_preference
-                if row.carer_gender_preference in ("female", "male")
-                else None,
+                gender=_gender(row.carer_gender_preference),
                 provider=provider_of[row.provider_id],
                 carer=carer_of[row.carer_id],
                 service_user=user_of[row.service_user_id],
@@ -206,7 +211,7 @@ def build_planning_day(
                 shift_start_s=int(max(0, min(shift_start[k], first_s[k] - slack))),
                 shift_end_s=int(min(solver.HORIZON_S, max(shift_end[k], last_s[k] + slack))),
                 skills=_skills(row.skills),
-                gender=row.gender if row.gender in ("female", "male") else None,
+                gender=_gender(row.gender),
                 travel_mode=mode if mode < len(travel_s) else 0,
             )
         )
@@ -261,3 +266,16 @@ def moves(planning: PlanningDay, proposal: solver.Solution) -> pd.DataFrame:
             "to_provider_id": [provider_id(int(new_carer[i])) for i in changed],
         }
     )
+
+
+PLANNING_KINDS = ("service_user", "carer", "call", "provider", "package")
+
+
+def read_planning_records(engine: Engine, day: date) -> dict[str, pd.DataFrame]:
+    """The stored records a planning day needs: that day's ECM visits and the reference kinds."""
+    start = datetime.combine(day, time.min)
+    records = {kind: read_records(engine, kind) for kind in PLANNING_KINDS}
+    records["ecm_visit"] = read_records(
+        engine, "ecm_visit", start=start, end=start + timedelta(days=1)
+    )
+    return records

@@ -67,9 +67,16 @@ CHECK_IN_METHODS = ("app", "phone", "nfc", "manual")
 VISIT_STATUSES = ("completed", "missed", "cancelled")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-_LAT = {"min_value": 49.8, "max_value": 60.9}  # Great Britain, with the Isles of Scilly
-_LON = {"min_value": -8.7, "max_value": 1.8}
-_MINUTES_IN_DAY = {"min_value": 0, "max_value": 24 * 60}
+
+def _lat(name: str, *, required: bool = True) -> Column:
+    """A latitude column bounded to Great Britain (with the Isles of Scilly)."""
+    return Column(name, "float", required=required, min_value=49.8, max_value=60.9)
+
+
+def _lon(name: str, *, required: bool = True) -> Column:
+    """A longitude column bounded to Great Britain."""
+    return Column(name, "float", required=required, min_value=-8.7, max_value=1.8)
+
 
 PROVIDER = RecordKind(
     name="provider",
@@ -79,8 +86,8 @@ PROVIDER = RecordKind(
         Column("name", "str"),
         Column("contract_type", "str", choices=CONTRACT_TYPES),
         Column("rate_gbp_per_hour", "float", min_value=0, max_value=500),
-        Column("base_lat", "float", required=False, **_LAT),
-        Column("base_lon", "float", required=False, **_LON),
+        _lat("base_lat", required=False),
+        _lon("base_lon", required=False),
     ),
 )
 
@@ -90,8 +97,8 @@ CARER = RecordKind(
     columns=(
         Column("carer_id", "str", max_length=64),
         Column("provider_id", "str", max_length=64),
-        Column("start_lat", "float", **_LAT),
-        Column("start_lon", "float", **_LON),
+        _lat("start_lat"),
+        _lon("start_lon"),
         # Weekdays worked, e.g. "mon;tue;wed"; the same shift each working day.
         Column("working_weekdays", "list", max_length=40),
         Column("shift_start", "time"),
@@ -108,8 +115,8 @@ SERVICE_USER = RecordKind(
     key="service_user_id",
     columns=(
         Column("service_user_id", "str", max_length=64),  # pseudonymous
-        Column("lat", "float", required=False, **_LAT),
-        Column("lon", "float", required=False, **_LON),
+        _lat("lat", required=False),
+        _lon("lon", required=False),
         Column("postcode", "str", required=False, max_length=10),
         Column("area", "str", max_length=80),
         Column("status", "str", choices=SERVICE_USER_STATUSES),
@@ -162,8 +169,8 @@ ECM_VISIT = RecordKind(
         Column("check_in", "datetime", required=False),  # empty when missed or cancelled
         Column("check_out", "datetime", required=False),
         Column("method", "str", required=False, choices=CHECK_IN_METHODS),
-        Column("check_in_lat", "float", required=False, **_LAT),
-        Column("check_in_lon", "float", required=False, **_LON),
+        _lat("check_in_lat", required=False),
+        _lon("check_in_lon", required=False),
         Column("double_up_group", "str", required=False, max_length=64),
         Column("billed_min", "int", min_value=0, max_value=12 * 60),
         Column("status", "str", choices=VISIT_STATUSES),

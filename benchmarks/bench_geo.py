@@ -33,8 +33,10 @@ def _points(network, n: int, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """n service-user-like points: random road nodes moved up to ~50 m off the road."""
     rng = np.random.default_rng(seed)
     node = rng.choice(network.n_nodes, size=n, replace=n > network.n_nodes)
-    return (network.lat[node] + rng.normal(0, 0.0003, n),
-            network.lon[node] + rng.normal(0, 0.0005, n))
+    return (
+        network.lat[node] + rng.normal(0, 0.0003, n),
+        network.lon[node] + rng.normal(0, 0.0005, n),
+    )
 
 
 def main() -> None:
@@ -44,13 +46,17 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cpus={os.cpu_count()} load_avg={os.getloadavg()[0]:.1f} file={RUTLAND_PBF.resolve()}")
 
-    loads = []
+    loads, cpus = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         network = load_network(RUTLAND_PBF, mode="drive")
         loads.append(time.perf_counter() - t0)
-    print(f"load drive network: {min(loads):.2f} s best of 3 (all: "
-          f"{', '.join(f'{x:.2f}' for x in loads)}); nodes={network.n_nodes} edges={network.n_edges}")
+        cpus.append(time.process_time() - c0)
+    print(
+        f"load drive network: {min(loads):.2f} s wall best of 3 (all: "
+        f"{', '.join(f'{x:.2f}' for x in loads)}; CPU {min(cpus):.2f} s); "
+        f"nodes={network.n_nodes} edges={network.n_edges}"
+    )
     t0 = time.perf_counter()
     walk = load_network(RUTLAND_PBF, mode="walk")
     print(f"load walk network: {time.perf_counter() - t0:.2f} s; nodes={walk.n_nodes}")
@@ -58,16 +64,19 @@ def main() -> None:
     for n in args.points:
         lat, lon = _points(network, n)
         tracemalloc.start()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         m = travel_matrix(network, lat, lon)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         unique = np.unique(m.snapped.node).size if m.snapped is not None else n
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"matrix {n}x{n}: {elapsed:.2f} s ({unique} unique nodes); tracemalloc peak "
-              f"{peak / 2**20:.0f} MiB; process max RSS so far {rss_mb:.0f} MiB; output "
-              f"{(m.travel_s.nbytes + m.distance_m.nbytes) / 2**20:.0f} MiB")
+        print(
+            f"matrix {n}x{n}: {elapsed:.2f} s wall, {cpu:.2f} s CPU ({unique} unique nodes); "
+            f"tracemalloc peak "
+            f"{peak / 2**20:.0f} MiB; process max RSS so far {rss_mb:.0f} MiB; output "
+            f"{(m.travel_s.nbytes + m.distance_m.nbytes) / 2**20:.0f} MiB"
+        )
         del m
 
     n = max(args.points)
@@ -80,19 +89,25 @@ def main() -> None:
         t0 = time.perf_counter()
         travel_matrix(network, lat, lon, cache_dir=tmp)
         hit = time.perf_counter() - t0
-    print(f"cache {n}x{n}: miss (compute + write) {miss:.2f} s; hit {hit:.2f} s; "
-          f"file {size / 2**20:.0f} MiB")
+    print(
+        f"cache {n}x{n}: miss (compute + write) {miss:.2f} s; hit {hit:.2f} s; "
+        f"file {size / 2**20:.0f} MiB"
+    )
 
     if args.fit:
         t0 = time.perf_counter()
         fit = fit_fallback_model(network, n_points=800, seed=0)
         print(f"fallback fit ({time.perf_counter() - t0:.1f} s): {fit.model}")
         print(f"  held-out pairs={fit.n_test_pairs} urban point share={fit.urban_share:.2f}")
-        print(f"  with area types: median rel error {fit.median_rel_error:.1%}, "
-              f"p90 {fit.p90_rel_error:.1%}; median abs {fit.median_abs_error_s:.0f} s, "
-              f"p90 {fit.p90_abs_error_s:.0f} s")
-        print(f"  mixed speed only: median rel error {fit.median_rel_error_mixed:.1%}, "
-              f"p90 {fit.p90_rel_error_mixed:.1%}")
+        print(
+            f"  with area types: median rel error {fit.median_rel_error:.1%}, "
+            f"p90 {fit.p90_rel_error:.1%}; median abs {fit.median_abs_error_s:.0f} s, "
+            f"p90 {fit.p90_abs_error_s:.0f} s"
+        )
+        print(
+            f"  mixed speed only: median rel error {fit.median_rel_error_mixed:.1%}, "
+            f"p90 {fit.p90_rel_error_mixed:.1%}"
+        )
 
 
 if __name__ == "__main__":

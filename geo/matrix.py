@@ -148,8 +148,9 @@ def _route(
     else:
         graph_nodes = nodes
 
-    access_s = snapped.access_s
-    access_m = snapped.access_m
+    # float32 after decoding: ample for seconds and metres, half the memory traffic.
+    access_s = snapped.access_s.astype(np.float32)
+    access_m = snapped.access_m.astype(np.float32)
     order = np.argsort(inverse, kind="stable")  # points grouped by their node
     starts = np.searchsorted(inverse[order], np.arange(nodes.size + 1))
     for lo in range(0, nodes.size, _BATCH_SOURCES):
@@ -158,14 +159,15 @@ def _route(
             :, graph_nodes
         ]
         path_ms = np.floor(combined)
-        path_s = path_ms / 1000.0
-        path_m = (combined - path_ms) / scale
+        path_s = (path_ms / 1000.0).astype(np.float32)
+        path_m = ((combined - path_ms) / scale).astype(np.float32)
         rows = order[starts[lo] : starts[hi]]
         local = inverse[rows] - lo
-        t = path_s[local][:, inverse] + access_s[rows, None] + access_s[None, :]
-        d = path_m[local][:, inverse] + access_m[rows, None] + access_m[None, :]
-        travel[rows] = np.rint(t)
-        distance[rows] = np.rint(d)
+        for node_matrix, access, out in ((path_s, access_s, travel), (path_m, access_m, distance)):
+            block = node_matrix[local][:, inverse]
+            block += access[rows, None]
+            block += access[None, :]
+            out[rows] = np.rint(block, out=block)
     np.fill_diagonal(travel, 0)
     np.fill_diagonal(distance, 0)
     return travel, distance

@@ -120,6 +120,7 @@ async function loadMap() {
         .addTo(state.layers[providerId]);
       bounds.push([lat, lon]);
     }
+    document.getElementById("map").dataset.serviceUsers = String(features.length);
   }
   if (can("hotspots_read")) {
     const spots = await api("/api/geo/hotspots?limit=20");

@@ -89,12 +89,19 @@ def run_audit(
             result = for_provider(result, provider_id)
         params = {"provider_id": provider_id, "month": month, **audit.model_dump()}
         run_id = write_audit_run(engine, result.frames(), params)
+        provider_names = dict(
+            zip(records["provider"]["provider_id"], records["provider"]["name"], strict=True)
+        )
     finally:
         engine.dispose()
     out = out_dir or settings.reports_dir / f"audit-{run_id}"
     frames = result.frames()
     csv_paths = write_audit_csvs(frames, out)
     report = render_audit_report(
-        frames, out / "audit_report.html", run_id=run_id, generated_at=datetime.now()
+        frames,
+        out / "audit_report.html",
+        run_id=run_id,
+        generated_at=datetime.now(),
+        provider_names=provider_names,
     )
     return AuditOutcome(run_id=run_id, result=result, report_path=report, csv_paths=csv_paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,9 +67,11 @@ def render_audit_report(
     generated_at: datetime,
     top_flags: int = 100,
     top_reviews: int = 50,
+    provider_names: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the HTML audit report (self-contained: charts inline, no external assets)."""
     pm, flags, reviews = frames["provider_month"], frames["audit_flag"], frames["review_priority"]
+    names = dict(provider_names or {})
     by_provider = (
         pm.groupby("provider_id", as_index=False)[
             ["visits", "flagged_visits", "billed_gbp", "verified_gbp", "variance_gbp"]
@@ -76,6 +79,7 @@ def render_audit_report(
         .sum()
         .sort_values("variance_gbp", ascending=False)
     )
+    by_provider["name"] = [names.get(p, "") for p in by_provider["provider_id"]]
     by_provider["variance_pct"] = (
         100.0
         * by_provider["variance_gbp"]

@@ -35,8 +35,13 @@ def make_county_day(
     n_providers: int = 60,
     n_towns: int = 25,
     size_m: tuple[float, float] = (60_000.0, 50_000.0),
+    n_waiting: int = 0,
 ) -> tuple[Problem, np.ndarray]:
-    """A county day and the (x, y) metres of every location, reproducible from ``seed``."""
+    """A county day and the (x, y) metres of every location, reproducible from ``seed``.
+
+    ``n_waiting`` extra homes (people on the waiting list, no calls yet) are appended as
+    the last locations of the matrices, for placement queries.
+    """
     rng = np.random.default_rng(seed)
     towns = rng.uniform((0, 0), size_m, (n_towns, 2))
     town_weight = 1.0 / np.arange(1, n_towns + 1) ** 0.8
@@ -69,7 +74,9 @@ def make_county_day(
     carer_xy = towns[carer_town] + rng.normal(0, 1, (n_carers, 2)) * town_sigma[carer_town, None]
     carer_xy = np.clip(carer_xy, 0, size_m)
 
-    xy = np.vstack([person_xy, carer_xy])
+    wait_town = rng.choice(n_towns, p=town_weight, size=n_waiting)
+    wait_xy = towns[wait_town] + rng.normal(0, 1, (n_waiting, 2)) * town_sigma[wait_town, None]
+    xy = np.vstack([person_xy, carer_xy, np.clip(wait_xy, 0, size_m)])
     dist_m = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * CIRCUITY
     car_s = np.rint(dist_m / CAR_M_PER_S).astype(np.int64)
     walk_s = np.rint(dist_m / WALK_M_PER_S).astype(np.int64)

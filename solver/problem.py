@@ -351,6 +351,11 @@ class Problem:
         return len(self.visits)
 
     @property
+    def num_providers(self) -> int:
+        """Number of providers (given or inferred)."""
+        return int(self.n_providers or 0)
+
+    @property
     def num_carers(self) -> int:
         """Number of carers available."""
         return len(self.carers)

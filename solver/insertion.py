@@ -1,0 +1,383 @@
+"""Placement: where a new package fits into existing rounds, with least added travel.
+
+``PlacementIndex`` precomputes, once per set of rounds, one row per gap between consecutive
+stops of every round (start → first visit, ..., last visit → end): the stop locations, the
+time the carer can leave the earlier stop, when the later stop starts and how far it can be
+pushed back (forward time slack, Savelsbergh 1992). A query then prices a call in every gap
+of every round with a handful of numpy operations, so a broker's question takes
+milliseconds at county scale. Proposals are re-checked exactly before they are returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.params import PlacementParams
+from solver.problem import IntArray, Problem, Visit
+from solver.solution import Solution
+
+_BIG = np.iinfo(np.int64).max // 4
+
+
+@dataclass(frozen=True)
+class CallInsertion:
+    """One call of the package placed in one round.
+
+    Attributes
+    ----------
+    call
+        Index of the call in the package.
+    carer
+        Carer whose round takes it.
+    position
+        Index in the carer's current round before which the call goes (len = at the end).
+    start_s
+        Earliest start of the call there.
+    added_travel_s
+        Extra travel for the round.
+    lateness_s
+        Seconds past the call's window end at ``start_s``.
+    """
+
+    call: int
+    carer: int
+    position: int
+    start_s: int
+    added_travel_s: int
+    lateness_s: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A proposal: one provider's carers taking every call of the package."""
+
+    provider: int
+    insertions: tuple[CallInsertion, ...]
+    added_travel_s: int
+    lateness_s: int
+
+
+def _skill_bits(skills: frozenset[str], index: dict[str, int]) -> int:
+    bits = 0
+    for s in skills:
+        bits |= 1 << index.setdefault(s, len(index))
+    return bits
+
+
+class PlacementIndex:
+    """Per-gap arrays for a set of rounds; build once, query many times.
+
+    Parameters
+    ----------
+    problem
+        The day the rounds belong to.
+    solution
+        The rounds (today's, or a re-allocation's), with start times.
+    """
+
+    def __init__(self, problem: Problem, solution: Solution) -> None:
+        self.problem = problem
+        self.solution = solution
+        self._travel = np.stack(problem.travel_s)  # (modes, n_loc, n_loc)
+        self._skill_index: dict[str, int] = {}
+        carers = problem.carers
+        self._carer_bits = np.array(
+            [_skill_bits(c.skills, self._skill_index) for c in carers], dtype=object
+        )
+        self._carer_gender = np.array([c.gender or "" for c in carers], dtype=object)
+        self._carer_provider = np.array([c.provider for c in carers], dtype=np.int64)
+
+        gap_carer, gap_pos, prev_loc, next_loc, prev_free, next_start, next_slack = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        cap_slack = []
+        visits = problem.visits
+        for route in solution.routes:
+            c = carers[route.carer]
+            travel = problem.travel_s[c.travel_mode]
+            seq = list(route.visits)
+            starts = list(route.start_s)
+            n = len(seq)
+            # Forward slack of each later stop: how long its start may slip, given waiting
+            # downstream absorbs the push. Double-ups and the end stop are pinned.
+            latest = [
+                starts[j]
+                if visits[seq[j]].sync_group >= 0
+                else max(starts[j], visits[seq[j]].latest_start_s)
+                for j in range(n)
+            ]
+            back = (starts[-1] + visits[seq[-1]].duration_s if n else c.shift_start_s) + int(
+                travel[visits[seq[-1]].location if n else c.start_location, c.end_location]
+            )
+            slack = np.empty(n + 1, dtype=np.int64)
+            slack[n] = c.shift_end_s - back
+            for j in range(n - 1, -1, -1):
+                finish = starts[j] + visits[seq[j]].duration_s
+                nxt_loc = visits[seq[j + 1]].location if j + 1 < n else c.end_location
+                nxt_start = starts[j + 1] if j + 1 < n else back
+                wait = nxt_start - (finish + int(travel[visits[seq[j]].location, nxt_loc]))
+                slack[j] = min(latest[j] - starts[j], wait + slack[j + 1])
+            locs = [c.start_location] + [visits[i].location for i in seq] + [c.end_location]
+            frees = [c.shift_start_s] + [
+                s + visits[i].duration_s for i, s in zip(seq, starts, strict=True)
+            ]
+            span = back - (route.depart_s if n else c.shift_start_s)
+            for j in range(n + 1):
+                gap_carer.append(route.carer)
+                gap_pos.append(j)
+                prev_loc.append(locs[j])
+                next_loc.append(locs[j + 1])
+                prev_free.append(frees[j])
+                next_start.append(starts[j] if j < n else back)
+                next_slack.append(int(slack[j]))
+                cap_slack.append(c.work_cap_s - span)
+        as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+        self.gap_carer = as_int(gap_carer)
+        self.gap_pos = as_int(gap_pos)
+        self.prev_loc = as_int(prev_loc)
+        self.next_loc = as_int(next_loc)
+        self.prev_free = as_int(prev_free)
+        self.next_start = as_int(next_start)
+        self.next_slack = as_int(next_slack)
+        self.cap_slack = as_int(cap_slack)
+        self.gap_mode = as_int([carers[k].travel_mode for k in gap_carer])
+        self.gap_provider = self._carer_provider[self.gap_carer]
+        self.base_travel = self._travel[self.gap_mode, self.prev_loc, self.next_loc]
+        order = np.argsort(self.gap_provider, kind="stable")
+        cuts = np.searchsorted(self.gap_provider[order], np.arange(problem.num_providers + 1))
+        self._provider_gaps = {
+            p: order[cuts[p] : cuts[p + 1]]
+            for p in range(problem.num_providers)
+            if cuts[p + 1] > cuts[p]
+        }
+
+    def price(self, call: Visit, *, max_lateness_s: int = 0) -> dict[str, IntArray]:
+        """Price one call in every gap: feasibility, start window and added travel.
+
+        Returns
+        -------
+        dict
+            ``ok`` (bool per gap), ``start`` (earliest start), ``start_max`` (latest start
+            that keeps the round feasible), ``added`` (extra travel seconds).
+        """
+        x = call.location
+        go = self._travel[self.gap_mode, self.prev_loc, x]
+        back = self._travel[self.gap_mode, x, self.next_loc]
+        start = np.maximum(self.prev_free + go, call.window_start_s)
+        latest = call.latest_start_s + max_lateness_s
+        # Latest start that pushes the next stop no more than its slack allows.
+        push_room = self.next_start + np.maximum(self.next_slack, 0) - call.duration_s - back
+        start_max = np.minimum(latest, push_room)
+        added = go + back - self.base_travel
+        need = _skill_bits(call.skills, self._skill_index)
+        skilled = np.array([(need & ~int(b)) == 0 for b in self._carer_bits], dtype=bool)
+        if call.gender:
+            skilled &= self._carer_gender == call.gender
+        ok = (start <= start_max) & skilled[self.gap_carer] & (self.next_slack >= 0)
+        ok &= added + call.duration_s <= self.cap_slack
+        return {"ok": ok, "start": start, "start_max": start_max, "added": added}
+
+    def place(
+        self,
+        calls: Sequence[Visit],
+        params: PlacementParams | None = None,
+        *,
+        providers: Sequence[int] | None = None,
+    ) -> tuple[Placement, ...]:
+        """Top-k provider proposals for a package, least added travel first.
+
+        Parameters
+        ----------
+        calls
+            The package's calls for the day; a double-up is two calls sharing a
+            ``sync_group`` (their start-gap band applies as in ``Visit``).
+        params
+            Number of proposals and lateness allowed.
+        providers
+            Only these providers (e.g. those whose contract covers the area).
+
+        Returns
+        -------
+        tuple of Placement
+            At most ``params.top_k`` proposals from distinct providers, each placing every
+            call; empty if no provider can take the whole package.
+        """
+        params = params or PlacementParams()
+        priced = [self.price(c, max_lateness_s=params.max_lateness_s) for c in calls]
+        allowed_provider = None
+        if providers is not None:
+            allowed_provider = np.isin(self.gap_provider, np.asarray(providers, dtype=np.int64))
+        pairs: dict[int, int] = {}
+        groups: dict[int, list[int]] = {}
+        for j, c in enumerate(calls):
+            if c.sync_group >= 0:
+                groups.setdefault(c.sync_group, []).append(j)
+        for members in groups.values():
+            if len(members) != 2:
+                raise ValueError(f"Expected double-up calls in pairs, got {members}.")
+            pairs[members[1]] = members[0]
+
+        # Cheapest feasible gap per (call, provider), vectorised with a lexsort.
+        cost = np.stack([np.where(p["ok"], p["added"], _BIG) for p in priced])
+        if allowed_provider is not None:
+            cost[:, ~allowed_provider] = _BIG
+        proposals: list[Placement] = []
+        for prov, in_prov in self._provider_gaps.items():
+            sub = cost[:, in_prov]
+            if (sub.min(axis=1) >= _BIG).any():
+                continue
+            placement = self._combine(calls, priced, in_prov, sub, pairs, prov, spread=False)
+            if placement is not None and not self._holds(calls, placement, params):
+                placement = self._combine(calls, priced, in_prov, sub, pairs, prov, spread=True)
+            if placement is not None and self._holds(calls, placement, params):
+                proposals.append(placement)
+        proposals.sort(key=lambda p: (p.lateness_s > 0, p.added_travel_s, p.provider))
+        return tuple(proposals[: params.top_k])
+
+    def _combine(
+        self,
+        calls: Sequence[Visit],
+        priced: list[dict[str, IntArray]],
+        gaps: IntArray,
+        cost: IntArray,
+        pairs: dict[int, int],
+        provider: int,
+        *,
+        spread: bool,
+    ) -> Placement | None:
+        """Best gap per call within one provider: one call per gap (per carer if ``spread``)."""
+        chosen: dict[int, int] = {}
+        used: set[tuple[int, int]] = set()
+        for j in range(len(calls)):
+            rank = np.argsort(cost[j], kind="stable")
+            order = gaps[rank[cost[j][rank] < _BIG][:50]]
+            for g in order:
+                key = (int(self.gap_carer[g]), -1 if spread else int(self.gap_pos[g]))
+                if key in used:
+                    continue
+                if j in pairs:
+                    first = chosen[pairs[j]]
+                    if self.gap_carer[first] == self.gap_carer[g]:
+                        continue
+                    band = calls[j]
+                    lo = max(
+                        priced[j]["start"][g],
+                        priced[pairs[j]]["start"][first] + band.sync_min_gap_s,
+                    )
+                    hi = min(
+                        priced[j]["start_max"][g],
+                        priced[pairs[j]]["start_max"][first] + band.sync_max_gap_s,
+                    )
+                    if lo > hi:
+                        continue
+                chosen[j] = int(g)
+                used.add(key)
+                break
+            else:
+                return None
+        inserts = []
+        for j, g in chosen.items():
+            c = calls[j]
+            start = int(priced[j]["start"][g])
+            if j in pairs:
+                first = chosen[pairs[j]]
+                start = max(start, int(priced[pairs[j]]["start"][first]) + c.sync_min_gap_s)
+            inserts.append(
+                CallInsertion(
+                    call=j,
+                    carer=int(self.gap_carer[g]),
+                    position=int(self.gap_pos[g]),
+                    start_s=start,
+                    added_travel_s=int(priced[j]["added"][g]),
+                    lateness_s=max(0, start - c.latest_start_s),
+                )
+            )
+        inserts.sort(key=lambda ins: ins.call)
+        return Placement(
+            provider=provider,
+            insertions=tuple(inserts),
+            added_travel_s=sum(i.added_travel_s for i in inserts),
+            lateness_s=sum(i.lateness_s for i in inserts),
+        )
+
+    def _holds(self, calls: Sequence[Visit], placement: Placement, params: PlacementParams) -> bool:
+        """Re-time every round that takes more than one call exactly; all still on time?"""
+        by_carer: dict[int, list[CallInsertion]] = {}
+        for ins in placement.insertions:
+            by_carer.setdefault(ins.carer, []).append(ins)
+        problem, visits = self.problem, self.problem.visits
+        for k, inserts in by_carer.items():
+            if len(inserts) < 2:
+                continue  # priced exactly already
+            route = self.solution.routes[k]
+            carer = problem.carers[k]
+            travel = problem.travel_s[carer.travel_mode]
+            # (visit, earliest start, latest start): existing double-ups stay pinned, other
+            # calls may slip up to their window (or their current start if already late).
+            stops: list[tuple[Visit, int, int]] = []
+            extra = sorted(inserts, key=lambda i: (i.position, calls[i.call].window_start_s))
+            late_ok = params.max_lateness_s
+            e = 0
+            for j, (i, s) in enumerate(zip(route.visits, route.start_s, strict=True)):
+                while e < len(extra) and extra[e].position == j:
+                    c = calls[extra[e].call]
+                    stops.append((c, extra[e].start_s, c.latest_start_s + late_ok))
+                    e += 1
+                v = visits[i]
+                pinned = v.sync_group >= 0
+                stops.append((v, s if pinned else 0, s if pinned else max(v.latest_start_s, s)))
+            for x in extra[e:]:
+                c = calls[x.call]
+                stops.append((c, x.start_s, c.latest_start_s + late_ok))
+            t, here = carer.shift_start_s, carer.start_location
+            for v, lo, hi in stops:
+                start = max(t + int(travel[here, v.location]), v.window_start_s, lo)
+                if start > hi:
+                    return False
+                t, here = start + v.duration_s, v.location
+            if t + int(travel[here, carer.end_location]) > carer.shift_end_s:
+                return False
+        return True
+
+
+def place_package(
+    problem: Problem,
+    solution: Solution,
+    calls: Sequence[Visit],
+    params: PlacementParams | None = None,
+    *,
+    providers: Sequence[int] | None = None,
+) -> tuple[Placement, ...]:
+    """Top-k feasible insertions of a new package into existing rounds.
+
+    Builds a ``PlacementIndex`` (tens of milliseconds at county scale) and queries it;
+    callers answering many queries against the same rounds should keep the index.
+
+    Parameters
+    ----------
+    problem
+        The day the rounds belong to (its matrices must include the package's location).
+    solution
+        Existing rounds with start times.
+    calls
+        The package's calls for the day (``Visit`` objects; provider/carer fields ignored).
+    params
+        Number of proposals and lateness allowed.
+    providers
+        Restrict proposals to these providers.
+
+    Returns
+    -------
+    tuple of Placement
+        Proposals from distinct providers, least added travel first.
+    """
+    return PlacementIndex(problem, solution).place(calls, params, providers=providers)

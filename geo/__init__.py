@@ -19,7 +19,7 @@ from geo.fallback import (
 )
 from geo.geocoding import PostcodeLookup, geocode, normalise_postcode
 from geo.maps import service_users_map_html, service_users_map_png
-from geo.matrix import TravelMatrix, travel_matrix
+from geo.matrix import TravelMatrix, pair_travel, travel_matrix
 from geo.network import RoadNetwork, load_network
 from geo.overlap import nearest_streets, overlap_hotspots
 from geo.snapping import Snapped, snap_points
@@ -46,6 +46,7 @@ __all__ = [
     "nearest_streets",
     "normalise_postcode",
     "overlap_hotspots",
+    "pair_travel",
     "parse_maxspeed_kmh",
     "service_users_map_html",
     "service_users_map_png",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,17 +122,18 @@ def travel_matrix(
     return result
 
 
-def _route(
-    network: RoadNetwork, snapped: Snapped, *, contract_chains: bool = True
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """Fill the point matrices from node-to-node Dijkstra over unique snapped nodes."""
-    n = snapped.node.size
-    travel = np.zeros((n, n), dtype=np.int32)
-    distance = np.zeros((n, n), dtype=np.int32)
-    if n == 0:
-        return travel, distance
-    nodes, inverse = np.unique(snapped.node, return_inverse=True)
+def _node_paths(
+    network: RoadNetwork,
+    sources: npt.NDArray[np.int64],
+    targets: npt.NDArray[np.int64],
+    *,
+    contract_chains: bool = True,
+) -> Iterator[tuple[int, int, npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
+    """Yield ``(lo, hi, seconds, metres)``: fastest paths from ``sources[lo:hi]`` to ``targets``.
 
+    ``sources`` and ``targets`` are node indices; the blocks are float32, shape
+    ``(hi - lo, targets.size)``.
+    """
     # Integer ms + metres × scale: any simple path's metres × scale < 1 ms, so the integer
     # part is the path's time and the fraction its length (exact to well under a metre).
     length = network.length_m
@@ -142,25 +144,45 @@ def _route(
     )
     if contract_chains:
         keep = np.zeros(network.n_nodes, dtype=bool)
-        keep[nodes] = True
+        keep[sources] = True
+        keep[targets] = True
         weights, kept = contract(weights, keep)
-        graph_nodes = np.searchsorted(kept, nodes)
+        graph_sources = np.searchsorted(kept, sources)
+        graph_targets = np.searchsorted(kept, targets)
     else:
-        graph_nodes = nodes
+        graph_sources, graph_targets = sources, targets
+    for lo in range(0, sources.size, _BATCH_SOURCES):
+        hi = min(lo + _BATCH_SOURCES, sources.size)
+        combined = csgraph.dijkstra(weights, directed=True, indices=graph_sources[lo:hi])[
+            :, graph_targets
+        ]
+        path_ms = np.floor(combined)
+        # float32 after decoding: ample for seconds and metres, half the memory traffic.
+        yield (
+            lo,
+            hi,
+            (path_ms / 1000.0).astype(np.float32),
+            ((combined - path_ms) / scale).astype(np.float32),
+        )
 
-    # float32 after decoding: ample for seconds and metres, half the memory traffic.
+
+def _route(
+    network: RoadNetwork, snapped: Snapped, *, contract_chains: bool = True
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Fill the point matrices from node-to-node Dijkstra over unique snapped nodes."""
+    n = snapped.node.size
+    travel = np.zeros((n, n), dtype=np.int32)
+    distance = np.zeros((n, n), dtype=np.int32)
+    if n == 0:
+        return travel, distance
+    nodes, inverse = np.unique(snapped.node, return_inverse=True)
     access_s = snapped.access_s.astype(np.float32)
     access_m = snapped.access_m.astype(np.float32)
     order = np.argsort(inverse, kind="stable")  # points grouped by their node
     starts = np.searchsorted(inverse[order], np.arange(nodes.size + 1))
-    for lo in range(0, nodes.size, _BATCH_SOURCES):
-        hi = min(lo + _BATCH_SOURCES, nodes.size)
-        combined = csgraph.dijkstra(weights, directed=True, indices=graph_nodes[lo:hi])[
-            :, graph_nodes
-        ]
-        path_ms = np.floor(combined)
-        path_s = (path_ms / 1000.0).astype(np.float32)
-        path_m = ((combined - path_ms) / scale).astype(np.float32)
+    for lo, hi, path_s, path_m in _node_paths(
+        network, nodes, nodes, contract_chains=contract_chains
+    ):
         rows = order[starts[lo] : starts[hi]]
         local = inverse[rows] - lo
         for node_matrix, access, out in ((path_s, access_s, travel), (path_m, access_m, distance)):
@@ -170,6 +192,75 @@ def _route(
             out[rows] = np.rint(block, out=block)
     np.fill_diagonal(travel, 0)
     np.fill_diagonal(distance, 0)
+    return travel, distance
+
+
+def pair_travel(
+    network: RoadNetwork,
+    lat_from: npt.ArrayLike,
+    lon_from: npt.ArrayLike,
+    lat_to: npt.ArrayLike,
+    lon_to: npt.ArrayLike,
+    *,
+    max_offset_m: float = DEFAULT_MAX_OFFSET_M,
+    offnet_speed_m_per_s: float | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Travel time and distance for each (from, to) pair, element-wise, over the network.
+
+    Same model as ``travel_matrix`` (snapping, access legs, fastest route) but only the given
+    pairs: for checking consecutive visits in an audit, where a full matrix would waste
+    memory. Dijkstra runs once per unique origin node.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    lat_from, lon_from, lat_to, lon_to
+        Equal-length arrays of degrees (WGS84).
+    max_offset_m, offnet_speed_m_per_s
+        As for ``snap_points``.
+
+    Returns
+    -------
+    travel_s, distance_m
+        Float arrays, seconds and metres; 0 where from and to are the same point.
+
+    Raises
+    ------
+    OutsideNetworkError
+        Points too far from the network, named by row (``from`` rows first, then ``to``
+        rows numbered after them).
+    ValueError
+        Bad coordinates or unequal lengths.
+    """
+    lat_a, lon_a = as_coordinates(lat_from, lon_from)
+    lat_b, lon_b = as_coordinates(lat_to, lon_to)
+    if lat_a.size != lat_b.size:
+        raise ValueError(f"Expected as many from as to points, got {lat_a.size} and {lat_b.size}.")
+    snapped = snap_points(
+        network,
+        np.concatenate([lat_a, lat_b]),
+        np.concatenate([lon_a, lon_b]),
+        max_offset_m=max_offset_m,
+        offnet_speed_m_per_s=offnet_speed_m_per_s,
+    )
+    n = lat_a.size
+    travel = np.zeros(n, dtype=np.float64)
+    distance = np.zeros(n, dtype=np.float64)
+    if n == 0:
+        return travel, distance
+    node_a, node_b = snapped.node[:n], snapped.node[n:]
+    sources, src_inv = np.unique(node_a, return_inverse=True)
+    targets, tgt_inv = np.unique(node_b, return_inverse=True)
+    for lo, hi, path_s, path_m in _node_paths(network, sources, targets):
+        rows = np.flatnonzero((src_inv >= lo) & (src_inv < hi))
+        travel[rows] = path_s[src_inv[rows] - lo, tgt_inv[rows]]
+        distance[rows] = path_m[src_inv[rows] - lo, tgt_inv[rows]]
+    travel += snapped.access_s[:n] + snapped.access_s[n:]
+    distance += snapped.access_m[:n] + snapped.access_m[n:]
+    same = (lat_a == lat_b) & (lon_a == lon_b)
+    travel[same] = 0.0
+    distance[same] = 0.0
     return travel, distance
 
 

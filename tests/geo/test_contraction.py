@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 from scipy.sparse import csgraph
 
@@ -69,3 +71,39 @@ def test_contracted_matrix_equals_full(rutland_drive: RoadNetwork) -> None:
     assert np.abs(full_t.astype(int) - small_t).max() <= 1
     assert np.abs(full_d.astype(int) - small_d).max() <= 1
     assert contractible_nodes(rutland_drive.travel_s).mean() > 0.5
+
+
+@st.composite
+def _road_graphs(draw):
+    """Random small road-like graphs: a chain/grid mix with some one-way edges."""
+    n = draw(st.integers(3, 25))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), min_size=n, max_size=3 * n
+        )
+    )
+    edges: dict[tuple[int, int], float] = {}
+    for u, v in pairs:
+        if u == v:
+            continue
+        w = draw(st.integers(1, 50)) * 1.0
+        edges[(u, v)] = w
+        if draw(st.booleans()):  # two-way
+            edges[(v, u)] = w
+    if not edges:
+        edges[(0, 1)] = 1.0
+    keep = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    return _graph([(u, v, w) for (u, v), w in edges.items()], n), keep
+
+
+@settings(max_examples=200, deadline=None)
+@given(_road_graphs())
+def test_contraction_preserves_distances(graph_keep) -> None:
+    """For any graph, distances between kept nodes are the same before and after contraction."""
+    g, keep = graph_keep
+    small, kept = contract(g, keep)
+    assert set(np.flatnonzero(keep)) <= set(kept.tolist())
+    full = csgraph.dijkstra(g)[np.ix_(kept, kept)]
+    assert np.array_equal(np.isinf(full), np.isinf(csgraph.dijkstra(small)))
+    finite = np.isfinite(full)
+    assert np.allclose(csgraph.dijkstra(small)[finite], full[finite])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from geo import PostcodeError, PostcodeLookup, geocode, normalise_postcode
 
@@ -134,3 +136,16 @@ def test_geocode_needs_lookup_for_postcodes() -> None:
         geocode(["LE15 6AB"])
     out = geocode(pd.DataFrame({"lat": [52.6], "lon": [-0.7]}))
     assert out["geocode_source"].tolist() == ["latlon"]
+
+
+_OUTWARD = st.from_regex(r"[A-Z]{1,2}[0-9][A-Z0-9]?", fullmatch=True)
+_INWARD = st.from_regex(r"[0-9][ABD-HJLNP-UW-Z]{2}", fullmatch=True)
+
+
+@given(_OUTWARD, _INWARD, st.text(" \t", max_size=3), st.booleans())
+def test_normalise_any_spacing_and_case(outward: str, inward: str, gap: str, lower: bool) -> None:
+    """Any spacing or case of a well-formed postcode normalises to 'OUTWARD INWARD', idempotently."""
+    raw = f" {outward}{gap}{inward} "
+    out = normalise_postcode(raw.lower() if lower else raw)
+    assert out == f"{outward} {inward}"
+    assert normalise_postcode(out) == out

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from geo import OutsideNetworkError, RoadNetwork, TravelMatrix, travel_matrix
+from geo import OutsideNetworkError, RoadNetwork, TravelMatrix, pair_travel, travel_matrix
 from geo._geometry import pairwise_haversine_m
 
 OAKHAM = (52.6707, -0.7275)
@@ -166,3 +166,15 @@ def test_same_node_points(tiny_town_drive: RoadNetwork) -> None:
     assert m.snapped is not None
     assert m.snapped.node[0] == m.snapped.node[1]
     assert m.travel_s[0, 1] == round(float(m.snapped.access_s.sum()))
+
+
+def test_pair_travel_matches_matrix(rutland_drive: RoadNetwork, rutland_300) -> None:
+    """Element-wise pair travel equals the matching matrix cells (to rounding)."""
+    lat, lon, m = rutland_300
+    rng = np.random.default_rng(4)
+    i, j = rng.integers(0, 300, 500), rng.integers(0, 300, 500)
+    travel_s, distance_m = pair_travel(rutland_drive, lat[i], lon[i], lat[j], lon[j])
+    assert np.abs(travel_s - m.travel_s[i, j]).max() <= 1.0
+    assert np.abs(distance_m - m.distance_m[i, j]).max() <= 1.0
+    with pytest.raises(ValueError, match="as many from as to"):
+        pair_travel(rutland_drive, lat[:2], lon[:2], lat[:1], lon[:1])

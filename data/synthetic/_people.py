@@ -92,8 +92,14 @@ def make_service_users(config: SyntheticConfig, rng: np.random.Generator) -> pd.
     hoist_share = min(0.3, config.double_up_share / 0.75)
     skill_p = np.array([0.45, 0.2, hoist_share, 0.05, 0.02])
     skills = rng.random((n, len(SU_SKILLS))) < skill_p
-    pref = rng.choice(np.array(["none", "female", "male"]), size=n, p=(0.8, 0.18, 0.02))
     receiving = np.isin(status, ["long_term", "interim", "bridging"])
+    # A few double-ups even in tiny data sets (people needing a hoist need two carers).
+    hoist_min = min(3, int(receiving.sum()))
+    short_by = hoist_min - int((skills[:, 2] & receiving).sum())
+    if short_by > 0:
+        extra = rng.choice(np.flatnonzero(receiving & ~skills[:, 2]), size=short_by, replace=False)
+        skills[extra, 2] = True
+    pref = rng.choice(np.array(["none", "female", "male"]), size=n, p=(0.8, 0.18, 0.02))
     p_discharge = np.where(np.isin(status, ["interim", "bridging"]), 0.6, 0.15)
     discharged = receiving & (rng.random(n) < p_discharge)
     start = np.datetime64(config.start_date, "D")
@@ -252,7 +258,8 @@ def make_calls(
     shares = np.array(list(config.duration_mix.values()))
     duration = rng.choice(durations, size=m, p=shares / shares.sum())
     hoist = users["_needs_hoist"].to_numpy()[user]
-    double = hoist & (rng.random(m) < 0.75)
+    first_call = np.concatenate([[True], user[1:] != user[:-1]])
+    double = hoist & ((rng.random(m) < 0.75) | first_call)
     medication = users["_needs_medication"].to_numpy()[user]
     p_tc = np.where(
         np.isin(slot, [0, 3]), config.time_critical_share, config.time_critical_share / 2

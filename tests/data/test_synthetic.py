@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from data.records import FLAG_RECORD_KIND, RECORD_KINDS, FlagKind
 from data.synthetic import SyntheticConfig, SyntheticDataset, generate, write_dataset
@@ -227,6 +229,23 @@ def test_natural_noise_stays_clear_of_thresholds(medium: SyntheticDataset) -> No
     tc = medium["call"].set_index("call_id")["is_time_critical"].loc[v["call_id"]].to_numpy()
     late = ((v["check_in"] - v["planned_start"]).dt.total_seconds().abs() / 60)[tc]
     assert ((late < 21) | (late > 39)).all()
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_any_seed_plants_every_kind_and_keeps_the_ground_truth_exact(seed: int) -> None:
+    """For any seed: every kind planted, ground truth equal to the independent checks."""
+    ds = generate(SyntheticConfig.small(seed=seed))
+    counts = ds.ground_truth["flag_kind"].value_counts()
+    assert all(counts.get(str(kind), 0) >= 3 for kind in FlagKind)
+
+    class _Fixtures:
+        def getfixturevalue(self, name: str) -> SyntheticDataset:
+            return ds
+
+    test_ground_truth_matches_an_independent_check("small", _Fixtures())  # type: ignore[arg-type]
+    test_pairwise_rules_match_an_independent_check(ds)
+    test_natural_noise_stays_clear_of_thresholds(ds)
 
 
 def test_write_dataset_writes_every_file_in_canonical_formats(

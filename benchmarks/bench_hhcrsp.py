@@ -8,10 +8,18 @@ solver: every service done once by a qualified carer, no start before ``e``, tra
 consecutive services, two different carers per double service and every synchronisation gap
 inside ``[mind, maxd]``. The objective is (travel + total tardiness + max tardiness) / 3.
 
+Engines (``--engines``, same wall-clock budget each):
+  ours         ``solver.reallocate`` as it stands (the product entry point)
+  sync-greedy  ``benchmarks.baselines.sync_greedy``: ordered greedy append of calls and
+               double-ups plus a search over the order (the published random-key decoder)
+  ours-warm    sync-greedy for a quarter of the budget, then ``solver.reallocate`` warm-started
+               from it for the rest: what ``reallocate`` gains from a synchronisation-aware
+               first solution (see NOTES-solver-interface.md)
+
 Run from the repository root::
 
     nice -n 10 .venv/bin/python -m benchmarks.bench_hhcrsp --time-limit 60
-    .venv/bin/python -m benchmarks.bench_hhcrsp --sets A,B,C --time-limit 10
+    .venv/bin/python -m benchmarks.bench_hhcrsp --sets A,B,C --time-limit 10 --engines ours
 """
 
 from __future__ import annotations
@@ -25,11 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.baselines.sync_greedy import sync_greedy
 from benchmarks.instances import (
     MANKOWSKA_BKS_CSV,
     MANKOWSKA_DIR,
+    MANKOWSKA_SCALE,
     MankowskaBestKnown,
     MankowskaEvaluation,
+    ServiceVisit,
     evaluate_schedule,
     mankowska_problem,
     mankowska_schedule,
@@ -40,33 +51,53 @@ from benchmarks.instances import (
 SMALL_SETS = "ABCD"
 LARGE_SETS = "EFG"
 TARGET_GAP_PCT = {SMALL_SETS: 2.0, LARGE_SETS: 5.0}
+ENGINES = ("ours", "sync-greedy", "ours-warm")
 
 
 @dataclass(frozen=True)
 class HhcrspRun:
-    """Our answer on one instance, as scored by the independent checker."""
+    """One engine's answer on one instance, as scored by the independent checker."""
 
     evaluation: MankowskaEvaluation | None
     runtime_s: float
     note: str = ""
 
 
-def run_ours(path: Path, time_limit_s: float, seed: int, workers: int) -> HhcrspRun:
-    """Solve one instance with ``solver.reallocate`` and score it with the checker."""
+def _score(path: Path, time_limit_s: float, seed: int, workers: int, engine: str) -> HhcrspRun:
+    """Solve one instance with ``engine`` and score the answer with the checker."""
     import solver
 
     instance = read_mankowska(path)
     converted = mankowska_problem(instance)
-    params = solver.ReallocationParams(time_limit_s=time_limit_s, seed=seed, workers=workers)
     started = time.perf_counter()
     try:
-        solution = solver.reallocate(converted.problem, params)
-    except Exception as exc:  # a crashing solver is a result, not the end of the run
+        if engine == "sync-greedy":
+            greedy = sync_greedy(converted.problem, time_limit_s=time_limit_s, seed=seed)
+            schedule = [
+                [
+                    ServiceVisit(*converted.services[v], start=greedy.start_s[v] / MANKOWSKA_SCALE)
+                    for v in route
+                ]
+                for route in greedy.rounds
+            ]
+            evaluation = evaluate_schedule(instance, schedule)
+            return HhcrspRun(evaluation, time.perf_counter() - started, f"{greedy.decodes} orders")
+        initial = None
+        budget_s = time_limit_s
+        if engine == "ours-warm":
+            warm_s = time_limit_s / 4
+            initial = sync_greedy(converted.problem, time_limit_s=warm_s, seed=seed).rounds
+            budget_s = max(0.1, time_limit_s - (time.perf_counter() - started))
+        params = solver.ReallocationParams(time_limit_s=budget_s, seed=seed, workers=workers)
+        solution = solver.reallocate(converted.problem, params, initial=initial)
+    except Exception as exc:  # a crashing engine is a result, not the end of the run
         return HhcrspRun(None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     runtime_s = time.perf_counter() - started
     evaluation = evaluate_schedule(instance, mankowska_schedule(converted, solution))
-    note = f"{len(solution.unserved)} unserved" if solution.unserved else ""
-    return HhcrspRun(evaluation, runtime_s, note)
+    notes = [solution.stats.status]
+    if solution.unserved:
+        notes.append(f"{len(solution.unserved)} unserved")
+    return HhcrspRun(evaluation, runtime_s, " ".join(n for n in notes if n))
 
 
 def _select(
@@ -97,86 +128,97 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="first N instances only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="solver processes")
+    parser.add_argument("--engines", default="ours", help=f"comma-separated subset of {ENGINES}")
     parser.add_argument("--csv", type=Path, help="also write rows to this CSV file")
     args = parser.parse_args(argv)
 
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = set(engines) - set(ENGINES)
+    if unknown:
+        parser.error(f"unknown engines {sorted(unknown)}; choose from {ENGINES}")
     bks = read_mankowska_bks(MANKOWSKA_BKS_CSV)
     entries = _select(bks, args.instances, args.sets, args.limit)
     print(
-        f"Mankowska HHCRSP, {len(entries)} instances, {args.time_limit:g} s each, seed "
-        f"{args.seed}, {args.workers} worker(s); objective = (travel + tardiness + max) / 3, "
-        "checked independently"
+        f"Mankowska HHCRSP, {len(entries)} instances, {args.time_limit:g} s per engine, seed "
+        f"{args.seed}, {args.workers} worker(s); objective = (travel + tardiness + max) / 3 "
+        "(gap % to best-known), checked independently; ! = infeasible or failed, "
+        "S = a synchronisation broken"
     )
-    header = (
-        f"{'inst':<5} {'n':>4} {'best-known':>10} {'ours':>10} {'gap %':>7} {'travel':>9} "
-        f"{'tard':>8} {'tmax':>7} {'sync ok':>7} {'time s':>7}  notes"
-    )
+    header = f"{'inst':<5} {'n':>4} {'best-known':>10} " + " ".join(f"{e:>19}" for e in engines)
     print(header)
     print("-" * len(header))
-    gaps: dict[str, list[float]] = {}
-    failures: dict[str, int] = {}
+    gaps: dict[tuple[str, str], list[float]] = {}
+    failures: dict[tuple[str, str], int] = {}
     rows: list[dict[str, object]] = []
     for entry in entries:
-        run = run_ours(MANKOWSKA_DIR / entry.file, args.time_limit, args.seed, args.workers)
         group = entry.benchmark_set
-        ev = run.evaluation
-        if ev is None:
-            failures[group] = failures.get(group, 0) + 1
-            print(
-                f"{entry.instance:<5} {entry.num_patients:>4} {entry.best_known_ub:>10.2f}  n/a  {run.note}"
+        cells, notes = [], []
+        row: dict[str, object] = {"instance": entry.instance, "best_known_ub": entry.best_known_ub}
+        for engine in engines:
+            run = _score(
+                MANKOWSKA_DIR / entry.file, args.time_limit, args.seed, args.workers, engine
             )
-            continue
-        gap = 100.0 * (ev.objective - entry.best_known_ub) / entry.best_known_ub
-        sync_ok = not any("synchronisation" in v or "both services" in v for v in ev.violations)
-        notes = [run.note] if run.note else []
-        if ev.violations:
-            notes.append(f"{len(ev.violations)} violations: {ev.violations[0]}")
-            failures[group] = failures.get(group, 0) + 1
-        else:
-            gaps.setdefault(group, []).append(gap)
+            ev = run.evaluation
+            if ev is None:
+                failures[engine, group] = failures.get((engine, group), 0) + 1
+                cells.append(f"{'failed':>19}")
+                notes.append(f"{engine}: {run.note}")
+                continue
+            gap = 100.0 * (ev.objective - entry.best_known_ub) / entry.best_known_ub
+            sync_broken = any("synchronisation" in v or "both services" in v for v in ev.violations)
+            mark = "S" if sync_broken else ("!" if ev.violations else " ")
+            cells.append(f"{ev.objective:>9.2f} ({gap:6.2f}%){mark}")
+            if ev.violations:
+                failures[engine, group] = failures.get((engine, group), 0) + 1
+                notes.append(f"{engine}: {len(ev.violations)} violations, {ev.violations[0]}")
+            else:
+                gaps.setdefault((engine, group), []).append(gap)
+            row.update(
+                {
+                    f"{engine}_objective": round(ev.objective, 4),
+                    f"{engine}_gap_pct": round(gap, 4),
+                    f"{engine}_travel": round(ev.travel, 4),
+                    f"{engine}_total_tardiness": round(ev.total_tardiness, 4),
+                    f"{engine}_max_tardiness": round(ev.max_tardiness, 4),
+                    f"{engine}_violations": "; ".join(ev.violations),
+                    f"{engine}_runtime_s": round(run.runtime_s, 2),
+                    f"{engine}_note": run.note,
+                }
+            )
         print(
             f"{entry.instance:<5} {entry.num_patients:>4} {entry.best_known_ub:>10.2f} "
-            f"{ev.objective:>10.2f} {gap:>7.2f} {ev.travel:>9.2f} {ev.total_tardiness:>8.2f} "
-            f"{ev.max_tardiness:>7.2f} {'yes' if sync_ok else 'NO':>7} {run.runtime_s:>7.1f}  "
-            + "; ".join(notes),
+            + " ".join(cells)
+            + ("  " + "; ".join(notes) if notes else ""),
             flush=True,
         )
-        rows.append(
-            {
-                "instance": entry.instance,
-                "best_known_ub": entry.best_known_ub,
-                "objective": round(ev.objective, 4),
-                "gap_pct": round(gap, 4),
-                "travel": round(ev.travel, 4),
-                "total_tardiness": round(ev.total_tardiness, 4),
-                "max_tardiness": round(ev.max_tardiness, 4),
-                "feasible": ev.is_feasible,
-                "violations": "; ".join(ev.violations),
-                "runtime_s": round(run.runtime_s, 2),
-            }
-        )
+        rows.append(row)
 
     print("-" * len(header))
-    for group in sorted(set(gaps) | set(failures)):
-        values = gaps.get(group, [])
-        shown = f"{statistics.fmean(values):6.2f}%" if values else "   n/a"
-        print(
-            f"set {group}: mean gap {shown} over {len(values)} feasible, {failures.get(group, 0)} infeasible or failed"
-        )
+    groups = sorted({g for _, g in gaps} | {g for _, g in failures})
+    for group in groups:
+        cells = []
+        for engine in engines:
+            values = gaps.get((engine, group), [])
+            failed = failures.get((engine, group), 0)
+            shown = f"{statistics.fmean(values):6.2f}%" if values else "   n/a"
+            cells.append(f"{shown + (f' ({failed}!)' if failed else ''):>19}")
+        print(f"{'set ' + group + ' mean gap':<21} " + " ".join(cells))
     for sets, target in TARGET_GAP_PCT.items():
-        values = [g for s in sets for g in gaps.get(s, [])]
-        failed = sum(failures.get(s, 0) for s in sets)
-        if values or failed:
-            overall = statistics.fmean(values) if values else float("nan")
-            verdict = "meets" if values and not failed and overall <= target else "misses"
-            print(
-                f"sets {sets[0]}-{sets[-1]}: mean gap {overall:.2f}% over {len(values)} "
-                f"(target <= {target:g}%, {verdict}; {failed} infeasible or failed)"
-            )
+        if not any(g in sets for g in groups):
+            continue
+        cells = []
+        for engine in engines:
+            values = [g for s in sets for g in gaps.get((engine, s), [])]
+            failed = sum(failures.get((engine, s), 0) for s in sets)
+            shown = f"{statistics.fmean(values):6.2f}%" if values else "   n/a"
+            cells.append(f"{shown + (f' ({failed}!)' if failed else ''):>19}")
+        print(f"{'sets ' + sets[0] + '-' + sets[-1] + f' (<= {target:g}%)':<21} " + " ".join(cells))
+    print("(means cover feasible answers; (k!) = k infeasible or failed, excluded)")
 
     if args.csv and rows:
         with args.csv.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            fields = list(dict.fromkeys(k for r in rows for k in r))
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
     return 0

@@ -124,3 +124,23 @@ def test_checker_charges_the_way_home():
     instance = read_mankowska(MANKOWSKA_DIR / "InstanzCPLEX_HCSRP_10_1.txt")
     evaluation = evaluate_schedule(instance, earliest_schedule(instance, [[(3, 1)], [], []]))
     assert evaluation.travel == pytest.approx(2 * instance.travel[0, 3])
+
+
+def test_sync_greedy_schedule_passes_the_checker():
+    """The double-up greedy's A1 day serves every service, in sync, by qualified carers."""
+    from benchmarks.baselines.sync_greedy import sync_greedy
+    from benchmarks.instances import MANKOWSKA_SCALE, ServiceVisit
+
+    instance = read_mankowska(MANKOWSKA_DIR / "InstanzCPLEX_HCSRP_10_1.txt")
+    converted = mankowska_problem(instance)
+    result = sync_greedy(converted.problem, time_limit_s=0.2, seed=1)
+    schedule = [
+        [
+            ServiceVisit(*converted.services[v], start=result.start_s[v] / MANKOWSKA_SCALE)
+            for v in route
+        ]
+        for route in result.rounds
+    ]
+    evaluation = evaluate_schedule(instance, schedule)
+    assert evaluation.is_feasible, evaluation.violations
+    assert evaluation.objective == pytest.approx(result.cost / (3 * MANKOWSKA_SCALE), rel=1e-3)

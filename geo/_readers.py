@@ -142,7 +142,7 @@ def read_pbf(path: Path, mode: Mode, profile: SpeedProfile) -> RawSegments:
                     collector.add(tags, ids, lats, lons)
                     ids, lats, lons = [], [], []
             collector.add(tags, ids, lats, lons)
-    except RuntimeError as exc:  # libosmium reports corrupt or truncated input this way
+    except (RuntimeError, ValueError, OSError) as exc:  # libosmium: corrupt/truncated input
         raise NetworkFileError(f"{path}: not a readable OSM PBF file ({exc})") from exc
     return collector.result(path)
 

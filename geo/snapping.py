@@ -132,11 +132,11 @@ def snap_points(
     proj = network.projection
     px, py = proj.to_xy(lat_a, lon_a)
     tree = network.segment_tree
-    (_, seg), _dist = tree.query_nearest(
+    (query, found), _dist = tree.query_nearest(
         shapely.points(px, py), return_distance=True, all_matches=False
     )
-    # query_nearest returns matches sorted by input index, one per point.
-    seg = seg.astype(np.int64)
+    seg = np.empty(lat_a.size, dtype=np.int64)
+    seg[query] = found  # one match per point (ties broken arbitrarily), placed by input row
     a, b = network.seg_u[seg], network.seg_v[seg]
     nx, ny = proj.to_xy(network.lat, network.lon)
     ax, ay, bx, by = nx[a], ny[a], nx[b], ny[b]

@@ -115,3 +115,10 @@ def test_bad_input_is_refused(three_cells: pd.DataFrame) -> None:
         overlap_hotspots(three_cells.drop(columns="service_user_id"))
     with pytest.raises(ValueError, match="cell_m"):
         overlap_hotspots(three_cells, cell_m=0)
+
+
+def test_without_network_uses_fallback_estimate(three_cells: pd.DataFrame) -> None:
+    """With no network and no travel_min, minutes come from the fallback model and only cells rank."""
+    out = overlap_hotspots(three_cells.drop(columns="travel_min"))
+    assert set(out["level"]) == {"cell"}
+    assert (out["travel_min"] > 0).all()

@@ -8,8 +8,10 @@ server is unreachable the PostgreSQL variants are skipped locally and fail when 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, text
@@ -94,6 +96,14 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str
 _MIGRATED: set[str] = set()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; tests start from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "head.sqlite"
+    upgrade_schema(f"sqlite:///{path}")
+    return path
+
+
 def _clean_all_tables(engine: Engine) -> None:
     tables = [t.name for t in Base.metadata.sorted_tables]
     with engine.begin() as conn:
@@ -101,9 +111,12 @@ def _clean_all_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest, database_url: str) -> Iterator[Engine]:
     """An engine on a database at the migrated head; every table is empty again afterwards."""
-    if database_url not in _MIGRATED:
+    sqlite_file = make_url(database_url).database if database_url.startswith("sqlite") else None
+    if sqlite_file and not Path(sqlite_file).exists():
+        shutil.copyfile(request.getfixturevalue("_sqlite_at_head"), sqlite_file)
+    elif database_url not in _MIGRATED:
         upgrade_schema(database_url)
         if database_url.startswith("postgresql"):
             _MIGRATED.add(database_url)

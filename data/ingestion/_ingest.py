@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Engine
 
 from data.errors import IngestError, UnknownColumnError
@@ -158,18 +158,21 @@ class _FileChecks:
         # column -> referenced id -> first row naming it
         self.first_rows: dict[str, dict[str, int]] = {c: {} for c in self.references}
 
-    def add(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
-        keys = frame[self.kind.key].astype("str").str.strip().to_numpy(dtype=object)
-        self.key_hashes.append(pd.util.hash_array(keys))
+    def add(self, table: pa.Table) -> None:
+        """Take a validated chunk (``source_row`` and canonical columns)."""
+        keys = table.column(self.kind.key).to_pylist()
+        # Python's str hash: 64 bits, fast; a collision only costs an exact check in SQL.
+        self.key_hashes.append(np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys)))
+        rows = table.column("source_row").to_numpy()
         for column, seen in self.first_rows.items():
-            if column not in frame.columns:
-                continue
-            values = frame[column].astype("str").str.strip()
-            present = values.ne("").to_numpy(dtype=bool)
-            firsts = pd.DataFrame({"v": values[present].to_numpy(), "row": rows[present]})
-            firsts = firsts.drop_duplicates("v")
-            for value, row in zip(firsts["v"], firsts["row"], strict=True):
-                seen.setdefault(value, int(row))
+            encoded = table.column(column).combine_chunks().dictionary_encode()
+            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            present = ~np.isnan(codes) if codes.dtype.kind == "f" else np.ones(len(codes), bool)
+            codes, present_rows = codes[present].astype(np.int64), rows[present]
+            values = encoded.dictionary.to_pylist()
+            uniques, first = np.unique(codes, return_index=True)
+            for code, row in zip(uniques, present_rows[first], strict=True):
+                seen.setdefault(values[code], int(row))
 
     def may_have_duplicates(self) -> bool:
         if not self.key_hashes:
@@ -281,7 +284,7 @@ def _store(
             frame = chunk.frame[sources]
             frame.columns = [columns[s] for s in sources]
             table = validator.validate(frame, chunk.rows)
-            checks.add(frame, chunk.rows)
+            checks.add(table)
             staged.append(table)
             rows_done += len(frame)
             if progress is not None:

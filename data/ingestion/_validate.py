@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from data.errors import IngestError
 from data.ingestion._mapping import ColumnMapping
@@ -185,7 +186,11 @@ class ChunkValidator:
     def _numbers(
         self, column: Column, text: pd.Series, present: np.ndarray, rows: np.ndarray, what: str
     ):
-        numbers = pd.to_numeric(text.where(present, None), errors="coerce").astype("float64")
+        fast = _fast_cast(text, present, pa.float64())
+        if fast is not None:
+            numbers = pd.Series(fast.to_numpy(zero_copy_only=False), index=text.index)
+        else:
+            numbers = pd.to_numeric(text.where(present, None), errors="coerce").astype("float64")
         values = numbers.to_numpy()
         bad = present & ~np.isfinite(values)
         self._fail_first(
@@ -240,7 +245,8 @@ class ChunkValidator:
         what: str,
     ) -> pd.Series:
         candidates = text.where(present, None)
-        parsed = _to_datetime(candidates, fmt)
+        fast = _fast_datetimes(text, present, fmt)
+        parsed = fast if fast is not None else _to_datetime(candidates, fmt)
         if fmt is not None:
             # XLSX cells typed as dates arrive in ISO form whatever the mapping says.
             retry = present & parsed.isna().to_numpy(dtype=bool)
@@ -363,6 +369,41 @@ _ARROW_TYPES = {
     "time": pa.time64("us"),
     "bool": pa.bool_(),
 }
+
+
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?$"
+
+
+def _arrow_text(text: pd.Series, present: np.ndarray) -> pa.Array:
+    """The column as Arrow text, empty cells as nulls."""
+    array = pa.array(text, pa.large_string())
+    return pc.if_else(pa.array(present), array, pa.scalar(None, pa.large_string()))
+
+
+def _fast_cast(text: pd.Series, present: np.ndarray, type_: pa.DataType) -> pa.Array | None:
+    """Arrow's C++ parser for the common all-valid case; None sends the caller to pandas."""
+    try:
+        return pc.cast(_arrow_text(text, present), type_)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _fast_datetimes(text: pd.Series, present: np.ndarray, fmt: str | None) -> pd.Series | None:
+    """Parse with Arrow when every value is plain ISO 8601 (or matches ``fmt``); else None."""
+    array = _arrow_text(text, present)
+    try:
+        if fmt is None:
+            if pc.all(pc.match_substring_regex(array, _ISO_DATETIME)).as_py() is False:
+                return None
+            parsed = pc.cast(array, pa.timestamp("us"))
+        else:
+            parsed = pc.strptime(array, format=fmt, unit="us", error_is_null=True)
+            if parsed.null_count != array.null_count:
+                return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = parsed.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    return pd.Series(values, index=text.index)
 
 
 def _constant(message: str) -> Callable[[object], str]:

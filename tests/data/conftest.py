@@ -186,6 +186,12 @@ FILE_NAMES = {kind: f"{kind}s.csv" for kind in RECORD_KINDS}
 
 
 @pytest.fixture
+def csv_export() -> Callable[..., Path]:
+    """The function writing rows as a CSV export (see ``write_csv``)."""
+    return write_csv
+
+
+@pytest.fixture
 def two_providers_same_street() -> dict[str, list[dict[str, str]]]:
     """Every record kind, two of each (one care note), consistent references."""
     return {kind: [dict(r) for r in rows] for kind, rows in TWO_PROVIDERS_SAME_STREET.items()}

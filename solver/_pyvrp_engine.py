@@ -127,9 +127,11 @@ def solve_with_pyvrp(
         )
 
     model = _Model(problem, servable, feasible, loads, caps)
+    # Building the model counts against the budget, as it does for the other engines.
+    remaining_s = max(0.01, params.time_limit_s - (time.perf_counter() - started))
     result = pyvrp.solve(
         model.data,
-        stop=_stop(params),
+        stop=_stop(params, remaining_s),
         seed=params.seed,
         collect_stats=False,
         display=False,
@@ -149,10 +151,10 @@ def solve_with_pyvrp(
     )
 
 
-def _stop(params: ReallocationParams) -> StoppingCriterion:
+def _stop(params: ReallocationParams, remaining_s: float) -> StoppingCriterion:
     if params.solution_limit is None:
-        return MaxRuntime(params.time_limit_s)
-    return MultipleCriteria([MaxIterations(params.solution_limit), MaxRuntime(params.time_limit_s)])
+        return MaxRuntime(remaining_s)
+    return MultipleCriteria([MaxIterations(params.solution_limit), MaxRuntime(remaining_s)])
 
 
 def _stats(started: float, status: str) -> SolveStats:

@@ -345,6 +345,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--parquet", type=Path, help="reuse records saved as <kind>.parquet in this directory"
+    )
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -364,7 +367,10 @@ def main() -> None:
         started = time.perf_counter()
         frames = None
         source = "maker"
-        if args.source in ("auto", "synthetic") and args.visits == 1_000_000:
+        if args.parquet is not None:
+            frames = _read(args.parquet)
+            source = str(args.parquet)
+        elif args.source in ("auto", "synthetic") and args.visits == 1_000_000:
             frames = _synthetic_million(args.seed)
             source = "data.synthetic million preset"
         if frames is None:

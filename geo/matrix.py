@@ -18,7 +18,7 @@ from geo._contraction import contract
 from geo.network import RoadNetwork
 from geo.snapping import DEFAULT_MAX_OFFSET_M, Snapped, as_coordinates, snap_points
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 _BATCH_SOURCES = 256
 
 
@@ -114,6 +114,7 @@ def travel_matrix(
         network, lat_a, lon_a, max_offset_m=max_offset_m, offnet_speed_m_per_s=speed
     )
     travel_s, distance_m = _route(network, snapped)
+    _zero_same_place(lat_a, lon_a, travel_s, distance_m)
     result = TravelMatrix(
         travel_s=travel_s, distance_m=distance_m, source="network", snapped=snapped, key=key
     )
@@ -262,6 +263,23 @@ def pair_travel(
     travel[same] = 0.0
     distance[same] = 0.0
     return travel, distance
+
+
+def _zero_same_place(
+    lat: npt.NDArray[np.float64],
+    lon: npt.NDArray[np.float64],
+    travel: npt.NDArray[np.int32],
+    distance: npt.NDArray[np.int32],
+) -> None:
+    """Points at identical coordinates (one address) are 0 s and 0 m apart, not two legs."""
+    _, inverse, counts = np.unique(
+        np.column_stack([lat, lon]), axis=0, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.ravel()
+    for group in np.flatnonzero(counts > 1):
+        rows = np.flatnonzero(inverse == group)
+        travel[np.ix_(rows, rows)] = 0
+        distance[np.ix_(rows, rows)] = 0
 
 
 def _cache_key(

@@ -160,6 +160,13 @@ def test_points_outside_raise(rutland_drive: RoadNetwork) -> None:
         travel_matrix(rutland_drive, [52.67, 51.5072], [-0.73, -0.1276])
 
 
+def test_same_address_is_zero_apart(tiny_town_drive: RoadNetwork) -> None:
+    """Two people at identical coordinates (one address) are 0 s and 0 m apart."""
+    m = travel_matrix(tiny_town_drive, [52.6705, 52.6705, 52.6719], [-0.7290, -0.7290, -0.7281])
+    assert m.travel_s[0, 1] == 0 and m.distance_m[1, 0] == 0
+    assert m.travel_s[0, 2] == m.travel_s[1, 2] > 0
+
+
 def test_same_node_points(tiny_town_drive: RoadNetwork) -> None:
     """Two different points on the same node still pay both off-network legs."""
     m = travel_matrix(tiny_town_drive, [52.6701, 52.6699], [-0.7300, -0.7300])

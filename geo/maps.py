@@ -37,11 +37,11 @@ def _check_points(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def _colours(providers: list[str]) -> dict[str, str]:
-    """One distinct hex colour per provider (tab20, then cycling)."""
+    """One distinct hex colour per provider (tab10 up to ten, else tab20, then cycling)."""
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
-    cmap = colormaps["tab20"]
+    cmap = colormaps["tab10" if len(providers) <= 10 else "tab20"]
     return {p: to_hex(cmap(i % cmap.N)) for i, p in enumerate(providers)}
 
 

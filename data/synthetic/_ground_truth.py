@@ -47,8 +47,7 @@ def evaluate_rules(
     planned = visits["planned_duration_min"].to_numpy().astype(float)
 
     matched = note_visit_id.notna().to_numpy()
-    pos = pd.Series(np.arange(len(visits)), index=vid)
-    m_visit = pos.loc[note_visit_id[matched].to_numpy()].to_numpy()
+    m_visit = pd.Index(vid).get_indexer(note_visit_id[matched].to_numpy())
     note_min_all = (_seconds(notes["visit_end"]) - _seconds(notes["visit_start"])) / 60.0
     note_min = np.full(len(visits), np.nan)
     note_min[m_visit] = note_min_all[matched]
@@ -66,9 +65,10 @@ def evaluate_rules(
     )
     add(FlagKind.SHORT_CALL, vid[short])
     add(FlagKind.MANUAL_CHECK_IN, vid[(visits["method"] == "manual").to_numpy()])
-    su = service_users.set_index("service_user_id")
-    home_lat = su["lat"].reindex(visits["service_user_id"]).to_numpy()
-    home_lon = su["lon"].reindex(visits["service_user_id"]).to_numpy()
+    # Hash lookups and integer codes: string keys are slow to sort and compare at 1M rows.
+    su_row = pd.Index(service_users["service_user_id"]).get_indexer(visits["service_user_id"])
+    home_lat = np.append(service_users["lat"].to_numpy(dtype=float), np.nan)[su_row]
+    home_lon = np.append(service_users["lon"].to_numpy(dtype=float), np.nan)[su_row]
     cl_lat = visits["check_in_lat"].to_numpy(dtype=float)
     cl_lon = visits["check_in_lon"].to_numpy(dtype=float)
     located = ~np.isnan(cl_lat) & ~np.isnan(cl_lon)
@@ -80,22 +80,23 @@ def evaluate_rules(
     add(FlagKind.CHECK_IN_FAR_FROM_HOME, vid[far])
     billed = visits["billed_min"].to_numpy().astype(float)
     add(FlagKind.BILLED_ABOVE_VERIFIED, vid[billed - verified > tol.billed_above_verified_min])
-    tc_by_call = calls.set_index("call_id")["is_time_critical"]
-    tc = tc_by_call.reindex(visits["call_id"]).fillna(False).to_numpy().astype(bool)
+    call_row = pd.Index(calls["call_id"]).get_indexer(visits["call_id"])
+    tc_by_call = calls["is_time_critical"].fillna(False).to_numpy().astype(bool)
+    tc = np.append(tc_by_call, False)[call_row]
     lateness = (ci - _seconds(visits["planned_start"])) / 60.0
     add(
         FlagKind.LATE_TIME_CRITICAL,
         vid[tc & has_ci & (np.abs(lateness) > tol.late_time_critical_min)],
     )
 
-    group = visits["double_up_group"]
-    grouped = group.notna().to_numpy() & has_ci
-    logged = pd.Series(vid[grouped]).groupby(group.to_numpy()[grouped]).transform("size")
-    add(FlagKind.DOUBLE_UP_SINGLE_CARER, vid[grouped][logged.to_numpy() == 1])
+    group = pd.factorize(visits["double_up_group"])[0]
+    grouped = (group >= 0) & has_ci
+    logged = np.bincount(group[grouped], minlength=max(int(group.max()) + 1, 1))
+    add(FlagKind.DOUBLE_UP_SINGLE_CARER, vid[grouped & (logged[np.maximum(group, 0)] == 1)])
 
     # Pairwise rules on each carer's logged visits in check-in order.
     live = np.flatnonzero(has_ci)
-    carer = visits["carer_id"].to_numpy()
+    carer = pd.factorize(visits["carer_id"])[0]
     live = live[np.lexsort((ci[live], carer[live]))]
     two = np.zeros(len(visits), dtype=bool)
     pair_two = np.zeros(live.size, dtype=bool)  # pair (live[i-1], live[i]) overlaps

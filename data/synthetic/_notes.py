@@ -42,12 +42,34 @@ def tasks_and_text(
     catheter: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Tasks (";"-joined) and note text for visits in the given slots (object arrays)."""
-    tasks = np.array(_TASKS_BY_SLOT, dtype=object)[slot]
-    tasks = np.where(medication, tasks + ";medication", tasks)
-    tasks = np.where(double_up, tasks + ";hoist transfer", tasks)
-    tasks = np.where(catheter, tasks + ";catheter care", tasks)
+    """Tasks (";"-joined) and note text for visits in the given slots (object arrays).
+
+    Only a few dozen distinct strings exist, so each visit picks one from a lookup table.
+    """
+    task_table = np.array(
+        [
+            _TASKS_BY_SLOT[sl]
+            + (";medication" if med else "")
+            + (";hoist transfer" if dbl else "")
+            + (";catheter care" if cat else "")
+            for sl in range(4)
+            for med in (False, True)
+            for dbl in (False, True)
+            for cat in (False, True)
+        ],
+        dtype=object,
+    )
+    med, dbl, cat = (np.asarray(x, dtype=np.int64) for x in (medication, double_up, catheter))
+    tasks = task_table[slot * 8 + med * 4 + dbl * 2 + cat]
+    text_table = np.array(
+        [
+            _TEXT_BY_SLOT[sl][k] + (" Medication given as prescribed and recorded." if m else "")
+            for sl in range(4)
+            for k in range(3)
+            for m in (False, True)
+        ],
+        dtype=object,
+    )
     pick = rng.integers(0, 3, slot.size)
-    texts = np.array(_TEXT_BY_SLOT, dtype=object)[slot, pick]
-    texts = np.where(medication, texts + " Medication given as prescribed and recorded.", texts)
+    texts = text_table[slot * 6 + pick * 2 + med]
     return tasks, texts

@@ -134,7 +134,9 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
             "method": v["method"].to_numpy(),
             "check_in_lat": v["check_in_lat"].to_numpy(),
             "check_in_lon": v["check_in_lon"].to_numpy(),
-            "double_up_group": np.where(group_code >= 0, make_ids("DU", group_code, 7), _NONE),
+            "double_up_group": np.where(
+                group_code >= 0, make_ids("DU", np.maximum(group_code, 0), 7), _NONE
+            ),
             "billed_min": v["billed_min"].to_numpy(),
             "status": v["status"].to_numpy(),
         }

@@ -184,9 +184,10 @@ def _provider_month(
             "provider": provider,
             "month": visits.month,
             "flagged": flagged,
-            "planned_min": np.nan_to_num(visits.planned_min),
+            # The per-visit figures as published, so totals are sums of the rows shown.
+            "planned_min": np.round(np.nan_to_num(visits.planned_min), 1),
             "billed_min": visits.billed_min,
-            "verified_min": verified_min,
+            "verified_min": np.round(verified_min, 1),
             "billed_gbp": _pence(visits.billed_min * rate / 60.0),
             "verified_gbp": _pence(verified_min * rate / 60.0),
         }

@@ -61,3 +61,26 @@ def test_note_text_never_reaches_the_audit(small_county_week) -> None:  # type: 
     texts = set(dataset.frames["care_note"]["text"].dropna().astype(str))
     evidence = set(result.audit_flag["evidence"])
     assert not any(t and t in e for t in texts for e in evidence)
+
+
+def test_frames_agree_with_each_other(small_county_week) -> None:  # type: ignore[no-untyped-def]
+    """Visit flag kinds match the flag rows; provider months sum the visits; £ adds up."""
+    _, result = small_county_week
+    outcome, flags = result.visit_outcome, result.audit_flag
+    on_visits = flags.loc[flags["record_kind"] == "ecm_visit"]
+    by_visit = on_visits.groupby("record_id")["flag_kind"].agg(lambda k: set(k))
+    listed = outcome.set_index("visit_id")["flag_kinds"].map(lambda s: set(s.split(";")) - {""})
+    assert listed[listed.map(bool)].to_dict() == by_visit.to_dict()
+    assert ((outcome["outcome"] == "flagged") <= outcome["flag_kinds"].ne("")).all()
+    assert (
+        outcome["variance_gbp"] - (outcome["billed_gbp"] - outcome["verified_gbp"])
+    ).abs().max() < 0.006
+    months = result.provider_month
+    assert months["visits"].sum() == len(outcome)
+    assert months["billed_gbp"].sum() == pytest.approx(
+        outcome["billed_gbp"].sum(), abs=0.01 * len(months)
+    )
+    assert months["verified_min"].sum() == pytest.approx(
+        outcome["verified_min"].sum(), abs=0.1 * len(months)
+    )
+    assert (months["paying_on_actuals_gbp"] == months["verified_gbp"]).all()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,9 +22,12 @@ MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 bearer = HTTPBearer(auto_error=False, description="An API token from `carerounds users create`.")
 
 
+LONDON = ZoneInfo("Europe/London")
+
+
 def now() -> datetime:
-    """Wall-clock time as the database stores it (naive, local)."""
-    return datetime.now()
+    """Wall-clock time as the database stores it: Europe/London, naive (DOMAIN.md)."""
+    return datetime.now(LONDON).replace(tzinfo=None)
 
 
 def get_settings(request: Request) -> Settings:
@@ -110,8 +114,18 @@ class Period:
 
 
 def period_params(
-    start: Annotated[date | None, Query(description="First day of the period.")] = None,
-    end: Annotated[date | None, Query(description="Day after the period (exclusive).")] = None,
+    start: Annotated[
+        date | None,
+        Query(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="First day of the period."),
+    ] = None,
+    end: Annotated[
+        date | None,
+        Query(
+            ge=date(2000, 1, 1),
+            le=date(2100, 12, 31),
+            description="Day after the period (exclusive).",
+        ),
+    ] = None,
 ) -> Period:
     if start is not None and end is not None and end <= start:
         from fastapi.exceptions import RequestValidationError

@@ -7,13 +7,24 @@ care-note text except ``NoteExcerptOut``, served only to a contract manager with
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.auth import Role
 
 T = TypeVar("T")
+
+# Stored times are Europe/London wall-clock (DOMAIN.md); responses carry the offset (RFC 3339).
+LONDON = ZoneInfo("Europe/London")
+
+
+def _london(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=LONDON)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_london)]
 
 
 class Out(BaseModel):
@@ -56,7 +67,7 @@ class UserOut(Out):
     area: str | None
     may_read_note_text: bool
     is_active: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class TokenIn(In):
@@ -67,12 +78,12 @@ class TokenIn(In):
 class TokenOut(Out):
     token_id: int
     token: str = Field(description="Shown once; only its hash is stored.")
-    expires_at: datetime | None
+    expires_at: Timestamp | None
 
 
 class AccessLogOut(Out):
     id: int
-    at: datetime
+    at: Timestamp
     username: str
     role: str
     action: str
@@ -112,8 +123,8 @@ class ImportBatchOut(Out):
     row_count: int
     rows_inserted: int
     status: str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: Timestamp
+    finished_at: Timestamp | None
     error_message: str | None
 
 
@@ -128,7 +139,7 @@ class AuditRunIn(In):
 
 class AuditRunOut(Out):
     id: int
-    created_at: datetime
+    created_at: Timestamp
     provider_id: str | None
     month: str | None
 
@@ -265,9 +276,13 @@ class CallIn(In):
         return self
 
 
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+
+
 class PlacementIn(In):
     area: str = Field(min_length=1, max_length=80)
-    day: date
+    day: date = Field(ge=FIRST_DAY, le=LAST_DAY)
     lat: float = Field(ge=49.8, le=60.9)
     lon: float = Field(ge=-8.7, le=1.8)
     calls: list[CallIn] = Field(min_length=1, max_length=8)
@@ -304,7 +319,7 @@ class PlacementOut(Out):
 
 class ReallocationIn(In):
     area: str = Field(min_length=1, max_length=80)
-    day: date
+    day: date = Field(ge=FIRST_DAY, le=LAST_DAY)
     time_limit_s: int | None = Field(default=None, ge=1, le=24 * 3600)
     max_provider_changes: int | None = Field(default=None, ge=0, le=100_000)
 
@@ -317,10 +332,10 @@ class JobOut(Out):
     progress_message: str | None
     time_limit_s: int
     created_by: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    heartbeat_at: Timestamp | None
     attempts: int
     max_attempts: int
     cancel_requested: bool
@@ -393,3 +408,33 @@ class CapacityOut(Out):
     waiting_people: int
     waiting_hours_per_week: float
     savings: SavingsOut
+
+
+# --- Errors --------------------------------------------------------------------------------
+
+
+class ErrorDetailOut(Out):
+    type: str = Field(description="Stable machine name, e.g. not_found, invalid_file.")
+    message: str
+    where: dict[str, Any] | None = Field(
+        description="file/row/column of a rejected upload, or in/field of a request parameter."
+    )
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(Out):
+    error: ErrorDetailOut
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        401: "No token, or an unknown, expired or revoked one.",
+        403: "The caller's role, grant or area does not allow this.",
+        404: "No such resource (or not visible to the caller).",
+        409: "The resource's state does not allow this.",
+        413: "Request body over the limit.",
+        422: "Invalid request: what and where.",
+        503: "A capability this request needs is unavailable.",
+    }.items()
+}

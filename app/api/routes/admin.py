@@ -9,11 +9,21 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from app.api.deps import PageDep, SessionDep, SettingsDep, current_principal, now, require
 from app.api.errors import Conflict, NotFound
-from app.api.schemas import AccessLogOut, ConfigOut, MeOut, Page, TokenIn, TokenOut, UserIn, UserOut
+from app.api.schemas import (
+    ERROR_RESPONSES,
+    AccessLogOut,
+    ConfigOut,
+    MeOut,
+    Page,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
 from app.auth import ROLE_PERMISSIONS, Permission, Principal, hash_token, new_token
 from data.storage.access import AccessLogRepository, UserRepository
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], responses=ERROR_RESPONSES)
 
 Admin = Annotated[Principal, Depends(require(Permission.USERS_ADMIN))]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]

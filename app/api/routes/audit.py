@@ -25,6 +25,7 @@ from app.api.deps import (
 )
 from app.api.errors import NotFound
 from app.api.schemas import (
+    ERROR_RESPONSES,
     AuditFlagOut,
     AuditRunIn,
     AuditRunOut,
@@ -39,7 +40,7 @@ from app.auth import NotPermitted, Permission, Principal
 from app.jobs.runner import enqueue
 from data.records import FlagKind
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], responses=ERROR_RESPONSES)
 
 Aggregate = Annotated[Principal, Depends(require(Permission.AUDIT_AGGREGATE))]
 Identifiable = Annotated[Principal, Depends(require(Permission.AUDIT_IDENTIFIABLE))]

@@ -23,6 +23,7 @@ from app.api.deps import (
 from app.api.errors import Conflict, NotFound
 from app.api.routes.jobs import visible_job
 from app.api.schemas import (
+    ERROR_RESPONSES,
     CapacityOut,
     ImpactOut,
     JobOut,
@@ -39,7 +40,7 @@ from app.auth import Permission, Principal
 from app.jobs.runner import enqueue
 from data.storage.jobs import JobRepository
 
-router = APIRouter(tags=["brokerage"])
+router = APIRouter(tags=["brokerage"], responses=ERROR_RESPONSES)
 
 
 @router.post("/api/brokerage/placements", response_model=PlacementOut)

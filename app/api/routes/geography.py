@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from app.api import _queries as q
 from app.api.deps import AccessLogDep, AreaFilter, PageDep, ProviderFilter, SessionDep, require
 from app.api.schemas import (
+    ERROR_RESPONSES,
     HotspotOut,
     Page,
     PointGeometry,
@@ -20,7 +21,7 @@ from app.api.schemas import (
 )
 from app.auth import Permission, Principal
 
-router = APIRouter(prefix="/api/geo", tags=["geography"])
+router = APIRouter(prefix="/api/geo", tags=["geography"], responses=ERROR_RESPONSES)
 
 # Grid cell for hot-spots when geo's street-level analysis is not available (~550 m N-S).
 CELL_DEG = 0.005

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 
 from app.api import _queries as q
 from app.api.deps import PageDep, SessionDep, SettingsDep, require
 from app.api.errors import NotFound, PayloadTooLarge, Unavailable
-from app.api.schemas import ImportBatchOut, ImportOut, Page, RecordKindName
+from app.api.schemas import ERROR_RESPONSES, ImportBatchOut, ImportOut, Page, RecordKindName
 from app.auth import Permission, Principal
 from data.storage import ImportBatch
 
-router = APIRouter(prefix="/api/imports", tags=["ingestion"])
+router = APIRouter(prefix="/api/imports", tags=["ingestion"], responses=ERROR_RESPONSES)
 
 CHUNK = 1024 * 1024
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-async def _save(upload: UploadFile, directory: Path, *, limit: int) -> Path:
-    name = SAFE_NAME.sub("_", Path(upload.filename or "upload.csv").name)[:120] or "upload.csv"
+async def _save(upload: UploadFile, directory: FilePath, *, limit: int) -> FilePath:
+    name = SAFE_NAME.sub("_", FilePath(upload.filename or "upload.csv").name)[:120] or "upload.csv"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     written = 0
@@ -105,7 +105,7 @@ def list_batches(
 
 @router.get("/{batch_id}", response_model=ImportBatchOut)
 def get_batch(
-    batch_id: int,
+    batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Permission.IMPORTS_READ))],
 ) -> ImportBatchOut:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from app.api.deps import PageDep, SessionDep, now, require
 from app.api.errors import NotFound
-from app.api.schemas import JobOut, Page
+from app.api.schemas import ERROR_RESPONSES, JobOut, Page
 from app.auth import Permission, Principal
 from data.storage.jobs import Job, JobRepository
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
 Reader = Annotated[Principal, Depends(require(Permission.JOBS_READ))]
 JobId = Annotated[int, Path(ge=1, le=2**31 - 1)]

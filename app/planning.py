@@ -115,6 +115,7 @@ def build_planning_day(
     max_provider_changes: int | None = None,
     carer_change_penalty: int = 600,
     hard_windows: bool = False,
+    max_lateness_s: int | None = 30 * 60,
 ) -> PlanningDay:
     """The planning day for ``day`` (optionally one area): today's rounds and a solver problem.
 
@@ -224,7 +225,7 @@ def build_planning_day(
         policy=solver.Policy(
             max_provider_changes=max_provider_changes, carer_change_penalty=carer_change_penalty
         ),
-        objective=solver.Objective(hard_windows=hard_windows),
+        objective=solver.Objective(hard_windows=hard_windows, max_lateness_s=max_lateness_s),
         n_providers=len(provider_ids),
     )
     return PlanningDay(

@@ -84,3 +84,16 @@ def test_frames_agree_with_each_other(small_county_week) -> None:  # type: ignor
         outcome["verified_min"].sum(), abs=0.1 * len(months)
     )
     assert (months["paying_on_actuals_gbp"] == months["verified_gbp"]).all()
+
+
+def test_text_only_frames_give_the_same_flags(small_county_week, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Frames read from the CSV files as plain text (no dtypes) give the same flags."""
+    dataset, result = small_county_week
+    paths = synthetic.write_dataset(dataset, tmp_path)
+    frames = {
+        kind: pd.read_csv(paths[kind], dtype=str, keep_default_na=False) for kind in dataset.frames
+    }
+    again = reconcile(frames)
+    expected = result.audit_flag.drop(columns="evidence").reset_index(drop=True)
+    got = again.audit_flag.drop(columns="evidence").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)

@@ -159,6 +159,8 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
             "text": n["text"].to_numpy(),
         }
     )
+    planted = dict(sim.planted)
+    del sim, v, n, visits_all, rounds  # free the simulation's working arrays before the rules
     frames = {
         "provider": _canonical("provider", providers),
         "carer": _canonical("carer", carers),
@@ -176,4 +178,4 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
         pd.Series(note_visit, dtype=object),
         tolerances=config.tolerances,
     )
-    return SyntheticDataset(config=config, frames=frames, ground_truth=truth, planted=sim.planted)
+    return SyntheticDataset(config=config, frames=frames, ground_truth=truth, planted=planted)

@@ -1,5 +1,9 @@
 """Storage: ORM models, engines, the Alembic schema, bulk load and read, audit outputs."""
 
+# The service's tables (users, API tokens, access log, jobs) share the one Base; importing them
+# here registers them for Alembic and for schema comparisons.
+from data.storage import access as access
+from data.storage import jobs as jobs
 from data.storage._audit import latest_audit_run, read_audit_table, write_audit_run
 from data.storage._base import Base
 from data.storage._bulk import (

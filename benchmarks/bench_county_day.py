@@ -11,7 +11,7 @@ import time
 
 from _county_instance import make_county_day
 
-from solver import ReallocationParams, evaluate_rounds, reallocate, today_rounds
+from solver import ReallocationParams, evaluate_rounds, impact, reallocate, today_rounds
 
 
 def _line(label: str, sol, wall_s: float) -> None:
@@ -57,6 +57,16 @@ def main() -> None:
         wall = time.perf_counter() - t0
         _line(label, sol, wall)
         results[label] = sol
+        if label == "short":
+            o = impact(problem, base, sol).overall
+            print(
+                f"impact vs today (short run, 7-day week): hours freed {o.hours_freed_per_week:.0f} h/wk, "
+                f"travel saved {o.travel_saved_hours_per_week:.0f} h/wk, "
+                f"{o.miles_saved_per_week:.0f} miles/wk (£{o.mileage_saved_gbp_per_week:.0f}), "
+                f"contact +{o.contact_hours_change_per_week:.0f} h/wk, visits moved {o.visits_moved}, "
+                f"people changing provider {o.people_changing_provider}, carer {o.people_changing_carer}, "
+                f"packages absorbed {o.packages_absorbed}"
+            )
     short, long = results["short"].total, results["long"].total
     gap = 100 * (short.travel_s - long.travel_s) / max(1, long.travel_s)
     per_visit_short = short.travel_s / max(1, short.visits)

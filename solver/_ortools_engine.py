@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from solver._construct import sync_greedy
 from solver.errors import EngineError
 from solver.params import ReallocationParams
 from solver.problem import HORIZON_S, BoolArray, Problem
@@ -25,6 +26,10 @@ _METAHEURISTICS = {
     "tabu_search": routing_enums_pb2.LocalSearchMetaheuristic.TABU_SEARCH,
     "greedy_descent": routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT,
 }
+
+
+# Local search from a partial start leaves the missing calls out; see ``solve``.
+_PARTIAL_START = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,17 @@ def solve(
         routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(k)))
         routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(k)))
 
+    if problem.has_capacity:
+        load = [v.load_units for v in problem.visits] + [0] * (2 * m)
+        big = sum(load)
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterUnaryTransitVector(load),
+            0,
+            [big if c.capacity_units is None else c.capacity_units for c in problem.carers],
+            True,
+            "load",
+        )
+
     latest = _latest(problem)
     modelled: BoolArray = np.asarray(feasible.any(axis=1), dtype=bool)
     own_provider_only = max_provider_changes == 0
@@ -239,7 +255,21 @@ def solve(
     solution = None
     status = ""
     routes = None if initial is None else _initial_routes(problem, initial, feasible)
-    if routes is not None and sum(map(len, routes)) < int(modelled.sum()):
+    if (routes is None or sum(map(len, routes)) < int(modelled.sum())) and len(problem.sync_pairs):
+        # OR-Tools' own first solutions place double-up halves one at a time and schedule
+        # badly around them; start from a synchronisation-aware greedy instead.
+        greedy = sync_greedy(
+            problem,
+            time_limit_s=0.2 * time_limit_s,
+            seed=params.seed,
+            feasible=feasible,
+            max_decodes=None if params.solution_limit is None else 10 * params.solution_limit,
+        )
+        candidate = _initial_routes(problem, greedy.rounds, feasible)
+        if routes is None or sum(map(len, candidate)) > sum(map(len, routes)):
+            routes = candidate
+        search.time_limit.FromMilliseconds(max(1, int(0.8 * time_limit_s * 1000)))
+    if routes is not None and not _PARTIAL_START and sum(map(len, routes)) < int(modelled.sum()):
         # Local search from a partial start does not bring the missing calls back in
         # (measured on the county benchmark), so only a complete start is used.
         routes = None

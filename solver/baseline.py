@@ -156,6 +156,7 @@ def evaluate_rounds(
                 max_lateness_s=max(late, default=0),
                 span_s=span,
                 carer_changes=changes,
+                load_units=sum(problem.visits[i].load_units for i in seq),
             )
         )
 
@@ -170,6 +171,7 @@ def evaluate_rounds(
         max_lateness_s=max((c.max_lateness_s for c in costs), default=0),
         span_s=sum(c.span_s for c in costs),
         carer_changes=sum(c.carer_changes for c in costs),
+        load_units=sum(c.load_units for c in costs),
     )
 
     given = {u.visit: u for u in unserved}

@@ -99,7 +99,7 @@ class PlacementIndex:
             [],
             [],
         )
-        cap_slack = []
+        cap_slack, load_room = [], []
         visits = problem.visits
         for route in solution.routes:
             c = carers[route.carer]
@@ -131,6 +131,11 @@ class PlacementIndex:
                 s + visits[i].duration_s for i, s in zip(seq, starts, strict=True)
             ]
             span = back - (route.depart_s if n else c.shift_start_s)
+            room = (
+                _BIG
+                if c.capacity_units is None
+                else c.capacity_units - sum(visits[i].load_units for i in seq)
+            )
             for j in range(n + 1):
                 gap_carer.append(route.carer)
                 gap_pos.append(j)
@@ -140,6 +145,7 @@ class PlacementIndex:
                 next_start.append(starts[j] if j < n else back)
                 next_slack.append(int(slack[j]))
                 cap_slack.append(c.work_cap_s - span)
+                load_room.append(room)
         as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
         self.gap_carer = as_int(gap_carer)
         self.gap_pos = as_int(gap_pos)
@@ -149,6 +155,7 @@ class PlacementIndex:
         self.next_start = as_int(next_start)
         self.next_slack = as_int(next_slack)
         self.cap_slack = as_int(cap_slack)
+        self.load_room = as_int(load_room)
         self.gap_mode = as_int([carers[k].travel_mode for k in gap_carer])
         self.gap_provider = self._carer_provider[self.gap_carer]
         self.base_travel = self._travel[self.gap_mode, self.prev_loc, self.next_loc]
@@ -184,6 +191,7 @@ class PlacementIndex:
             skilled &= self._carer_gender == call.gender
         ok = (start <= start_max) & skilled[self.gap_carer] & (self.next_slack >= 0)
         ok &= added + call.duration_s <= self.cap_slack
+        ok &= call.load_units <= self.load_room
         return {"ok": ok, "start": start, "start_max": start_max, "added": added}
 
     def place(
@@ -268,37 +276,29 @@ class PlacementIndex:
                     first = chosen[pairs[j]]
                     if self.gap_carer[first] == self.gap_carer[g]:
                         continue
-                    band = calls[j]
-                    lo = max(
-                        priced[j]["start"][g],
-                        priced[pairs[j]]["start"][first] + band.sync_min_gap_s,
-                    )
-                    hi = min(
-                        priced[j]["start_max"][g],
-                        priced[pairs[j]]["start_max"][first] + band.sync_max_gap_s,
-                    )
-                    if lo > hi:
+                    if self._pair_starts(calls[j], priced[pairs[j]], first, priced[j], g) is None:
                         continue
                 chosen[j] = int(g)
                 used.add(key)
                 break
             else:
                 return None
+        starts = {j: int(priced[j]["start"][g]) for j, g in chosen.items()}
+        for j, i in pairs.items():
+            both = self._pair_starts(calls[j], priced[i], chosen[i], priced[j], chosen[j])
+            assert both is not None  # checked when the second half was chosen
+            starts[i], starts[j] = both
         inserts = []
         for j, g in chosen.items():
             c = calls[j]
-            start = int(priced[j]["start"][g])
-            if j in pairs:
-                first = chosen[pairs[j]]
-                start = max(start, int(priced[pairs[j]]["start"][first]) + c.sync_min_gap_s)
             inserts.append(
                 CallInsertion(
                     call=j,
                     carer=int(self.gap_carer[g]),
                     position=int(self.gap_pos[g]),
-                    start_s=start,
+                    start_s=starts[j],
                     added_travel_s=int(priced[j]["added"][g]),
-                    lateness_s=max(0, start - c.latest_start_s),
+                    lateness_s=max(0, starts[j] - c.latest_start_s),
                 )
             )
         inserts.sort(key=lambda ins: ins.call)
@@ -308,6 +308,16 @@ class PlacementIndex:
             added_travel_s=sum(i.added_travel_s for i in inserts),
             lateness_s=sum(i.lateness_s for i in inserts),
         )
+
+    @staticmethod
+    def _pair_starts(
+        band: Visit, first: dict[str, IntArray], g1: int, second: dict[str, IntArray], g2: int
+    ) -> tuple[int, int] | None:
+        """Earliest starts of two halves in gaps g1, g2 that meet the start-gap band."""
+        a = max(int(first["start"][g1]), int(second["start"][g2]) - band.sync_max_gap_s)
+        b = max(int(second["start"][g2]), a + band.sync_min_gap_s)
+        ok = a <= first["start_max"][g1] and b <= second["start_max"][g2]
+        return (a, b) if ok and b - a <= band.sync_max_gap_s else None
 
     def _holds(self, calls: Sequence[Visit], placement: Placement, params: PlacementParams) -> bool:
         """Re-time every round that takes more than one call exactly; all still on time?"""
@@ -321,6 +331,10 @@ class PlacementIndex:
             route = self.solution.routes[k]
             carer = problem.carers[k]
             travel = problem.travel_s[carer.travel_mode]
+            if carer.capacity_units is not None:
+                load = sum(visits[i].load_units for i in route.visits)
+                if load + sum(calls[x.call].load_units for x in inserts) > carer.capacity_units:
+                    return False
             # (visit, earliest start, latest start): existing double-ups stay pinned, other
             # calls may slip up to their window (or their current start if already late).
             stops: list[tuple[Visit, int, int]] = []

@@ -25,6 +25,11 @@ class ReallocationParams:
         Largest part of a decomposed day; smaller days are solved whole.
     use_initial
         Start from today's rounds (the visits' ``carer`` fields) when no ``initial`` is given.
+    engine
+        ``ortools``, ``pyvrp`` or ``auto``: PyVRP for (parts of) days it can model (no
+        double-ups, hard windows, no provider-change cap or carer-change penalty), where
+        it finds markedly shorter rounds; OR-Tools otherwise. ``pyvrp`` falls back to
+        OR-Tools where PyVRP cannot model the part.
     first_solution
         OR-Tools first solution strategy name, e.g. ``local_cheapest_insertion``,
         ``parallel_cheapest_insertion``, ``path_cheapest_arc``, ``savings``.
@@ -41,6 +46,7 @@ class ReallocationParams:
     use_initial: bool = True
     metaheuristic: str = "guided_local_search"
     first_solution: str = "local_cheapest_insertion"
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
@@ -58,6 +64,8 @@ class ReallocationParams:
             "greedy_descent",
         }:
             raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+        if self.engine not in {"auto", "ortools", "pyvrp"}:
+            raise ValueError(f"Unknown engine {self.engine!r}.")
         if self.first_solution not in {
             "local_cheapest_insertion",
             "local_cheapest_cost_insertion",

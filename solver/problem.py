@@ -59,6 +59,10 @@ class Visit:
         Index of the person, for continuity counts; -1 if unknown.
     sync_group
         Double-up id shared by exactly two visits, or -1.
+    sync_min_gap_s, sync_max_gap_s
+        Start-gap band of a double-up (second half's start minus the first's).
+    load_units
+        Load the visit puts on a carer's capacity (vehicle-routing benchmarks; 0 in care).
     """
 
     location: int
@@ -73,6 +77,7 @@ class Visit:
     sync_group: int = -1
     sync_min_gap_s: int = 0
     sync_max_gap_s: int = 0
+    load_units: int = 0
 
     def __post_init__(self) -> None:
         if self.location < 0:
@@ -81,6 +86,8 @@ class Visit:
         _check_time("window_end_s", self.window_end_s)
         if self.duration_s < 0:
             raise ValueError("Expected duration_s >= 0.")
+        if self.load_units < 0:
+            raise ValueError("Expected load_units >= 0.")
         if self.window_end_s < self.window_start_s:
             raise ValueError("Expected window_end_s >= window_start_s.")
         if self.sync_min_gap_s > self.sync_max_gap_s:
@@ -123,6 +130,8 @@ class Carer:
         Carer's gender, matched against ``Visit.gender``.
     travel_mode
         Index into ``Problem.travel_s`` (car, walk, bike ...).
+    capacity_units
+        Most load the round may carry (sum of its visits' ``load_units``); ``None``: no limit.
     """
 
     provider: int
@@ -134,6 +143,7 @@ class Carer:
     skills: frozenset[str] = frozenset()
     gender: str | None = None
     travel_mode: int = 0
+    capacity_units: int | None = None
 
     def __post_init__(self) -> None:
         if self.provider < 0:
@@ -148,6 +158,8 @@ class Carer:
             raise ValueError("Expected max_work_s >= 0.")
         if self.travel_mode < 0:
             raise ValueError("Expected travel_mode >= 0.")
+        if self.capacity_units is not None and self.capacity_units < 0:
+            raise ValueError("Expected capacity_units >= 0.")
         object.__setattr__(self, "skills", frozenset(self.skills))
 
     @property
@@ -360,6 +372,11 @@ class Problem:
         """Number of carers available."""
         return len(self.carers)
 
+    @property
+    def has_capacity(self) -> bool:
+        """Whether any carer has a capacity limit."""
+        return any(c.capacity_units is not None for c in self.carers)
+
     @cached_property
     def sync_pairs(self) -> IntArray:
         """Array (n_pairs, 2) of visit indices of each double-up, first half first."""
@@ -380,7 +397,7 @@ class Problem:
 
     @cached_property
     def compatible(self) -> BoolArray:
-        """Boolean (n_visits, n_carers): carer holds the skills, gender and provider rights."""
+        """Boolean (n_visits, n_carers): skills, gender, provider rights and load all fit."""
         index = {s: i for i, s in enumerate(sorted({s for v in self.visits for s in v.skills}))}
         n_words = max(1, (len(index) + 63) // 64)
         need = np.zeros((len(self.visits), n_words), dtype=np.uint64)
@@ -398,6 +415,16 @@ class Problem:
         want = np.array([v.gender or "" for v in self.visits], dtype=object)
         carer_gender = np.array([c.gender or "" for c in self.carers], dtype=object)
         ok &= (want[:, None] == "") | (want[:, None] == carer_gender[None, :])
+        if any(c.capacity_units is not None for c in self.carers):
+            load = np.array([v.load_units for v in self.visits], dtype=np.int64)
+            cap = np.array(
+                [
+                    np.iinfo(np.int64).max if c.capacity_units is None else c.capacity_units
+                    for c in self.carers
+                ],
+                dtype=np.int64,
+            )
+            ok &= load[:, None] <= cap[None, :]
         if self.policy.eligible is not None:
             providers = np.array([c.provider for c in self.carers], dtype=np.int64)
             ok &= self.policy.eligible[:, :].T[:, providers]

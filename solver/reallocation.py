@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
 from solver import _ortools_engine
 from solver._decompose import Part, decompose
 from solver._precheck import precheck
+from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
+from solver._repair import repair
 from solver.baseline import evaluate_rounds, today_rounds
 from solver.errors import InvalidRoundsError
 from solver.params import ReallocationParams
-from solver.problem import BoolArray, Policy, Problem, Visit
+from solver.problem import BoolArray, Policy, Problem
 from solver.solution import Solution, SolveStats, Unserved, UnservedReason
 
 # Share of the budget kept back for pre-checks, model building and stitching.
@@ -31,41 +34,22 @@ def _subproblem(problem: Problem, part: Part) -> Problem:
         | {problem.carers[k].end_location for k in part.carers}
     )
     loc_new = {x: j for j, x in enumerate(locs)}
-    visits = []
-    for i in part.visits:
-        v = problem.visits[i]
-        visits.append(
-            Visit(
-                location=loc_new[v.location],
-                window_start_s=v.window_start_s,
-                window_end_s=v.window_end_s,
-                duration_s=v.duration_s,
-                skills=v.skills,
-                gender=v.gender,
-                provider=v.provider,
-                carer=int(carer_new[v.carer]) if v.carer >= 0 else -1,
-                service_user=v.service_user,
-                sync_group=v.sync_group,
-                sync_min_gap_s=v.sync_min_gap_s,
-                sync_max_gap_s=v.sync_max_gap_s,
-            )
+    visits = [
+        replace(
+            problem.visits[i],
+            location=loc_new[problem.visits[i].location],
+            carer=int(carer_new[problem.visits[i].carer]) if problem.visits[i].carer >= 0 else -1,
         )
-    carers = []
-    for k in part.carers:
-        c = problem.carers[k]
-        carers.append(
-            type(c)(
-                provider=c.provider,
-                start_location=loc_new[c.start_location],
-                end_location=loc_new[c.end_location],
-                shift_start_s=c.shift_start_s,
-                shift_end_s=c.shift_end_s,
-                max_work_s=c.max_work_s,
-                skills=c.skills,
-                gender=c.gender,
-                travel_mode=c.travel_mode,
-            )
+        for i in part.visits
+    ]
+    carers = [
+        replace(
+            problem.carers[k],
+            start_location=loc_new[problem.carers[k].start_location],
+            end_location=loc_new[problem.carers[k].end_location],
         )
+        for k in part.carers
+    ]
     ix = np.ix_(locs, locs)
     eligible = problem.policy.eligible
     policy = Policy(
@@ -95,6 +79,25 @@ def _solve_part(
     ],
 ) -> _ortools_engine.EngineResult:
     problem, feasible, params, limit_s, initial, cap = args
+    if params.engine != "ortools" and cap is None and unsupported_reason(problem) is None:
+        started = time.perf_counter()
+        capacity = None
+        if problem.has_capacity:
+            big = sum(v.load_units for v in problem.visits)
+            capacity = {
+                "load_units": [v.load_units for v in problem.visits],
+                "capacity_units": [
+                    big if c.capacity_units is None else c.capacity_units for c in problem.carers
+                ],
+            }
+        sol = solve_with_pyvrp(problem, replace(params, time_limit_s=limit_s), **(capacity or {}))
+        return _ortools_engine.EngineResult(
+            rounds=sol.rounds,
+            start_s={i: s for r in sol.routes for i, s in zip(r.visits, r.start_s, strict=True)},
+            depart_s=tuple(r.depart_s for r in sol.routes),
+            status="pyvrp",
+            wall_s=time.perf_counter() - started,
+        )
     return _ortools_engine.solve(
         problem,
         feasible,
@@ -164,6 +167,8 @@ def reallocate(
         If ``initial`` does not have one round per carer or repeats a visit.
     """
     params = params or ReallocationParams()
+    if initial is not None and params.engine == "auto":
+        params = replace(params, engine="ortools")  # only OR-Tools takes a warm start
     t0 = time.perf_counter()
     reasons, feasible = precheck(problem)
     if initial is not None:
@@ -233,16 +238,27 @@ def reallocate(
             )
     if orphans:
         rounds = [tuple(i for i in r if i not in orphans) for r in rounds]
-    return evaluate_rounds(
-        problem,
-        rounds,
-        start_s=start_s,
-        depart_s=depart_s,
-        unserved=unserved,
-        stats=SolveStats(
-            wall_s=time.perf_counter() - t0,
-            parts=len(parts),
-            engine="ortools",
-            status=",".join(sorted(set(statuses))),
-        ),
+    stats = SolveStats(
+        wall_s=time.perf_counter() - t0,
+        parts=len(parts),
+        engine="+".join(sorted({"pyvrp" if s == "pyvrp" else "ortools" for s in statuses})),
+        status=",".join(sorted(set(statuses))),
     )
+    solution = evaluate_rounds(
+        problem, rounds, start_s=start_s, depart_s=depart_s, unserved=unserved, stats=stats
+    )
+    prechecked = {u.visit for u in unserved if u.reason != UnservedReason.PARTNER_UNSERVED}
+    if cap is None and any(u.visit not in prechecked for u in solution.unserved):
+        # Parts only see their own carers; a cheap cross-part pass picks up the rest.
+        new_rounds, new_starts, new_departs = repair(
+            problem, solution, feasible, deadline=t0 + params.time_limit_s
+        )
+        solution = evaluate_rounds(
+            problem,
+            new_rounds,
+            start_s=new_starts,
+            depart_s=new_departs,
+            unserved=unserved,
+            stats=replace(stats, wall_s=time.perf_counter() - t0),
+        )
+    return solution

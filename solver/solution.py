@@ -88,6 +88,7 @@ class RoundCost:
     max_lateness_s: int
     span_s: int
     carer_changes: int
+    load_units: int = 0
 
     @property
     def utilisation(self) -> float:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from solver import (
     Carer,
+    InvalidRoundsError,
     Objective,
     Policy,
     Problem,
@@ -37,6 +38,9 @@ FAST = ReallocationParams(time_limit_s=1, workers=1, solution_limit=300)
 def assert_feasible(problem: Problem, sol: Solution) -> None:
     """Every call once; shifts, skills, windows, travel and double-ups honoured."""
     n = problem.num_visits
+    for r in sol.routes:
+        cap = problem.carers[r.carer].capacity_units
+        assert cap is None or sum(problem.visits[i].load_units for i in r.visits) <= cap
     placed = [i for r in sol.routes for i in r.visits]
     unserved = [u.visit for u in sol.unserved]
     assert sorted(placed + unserved) == list(range(n))
@@ -260,9 +264,10 @@ def _brute_force_cost(problem: Problem) -> int:
     return best
 
 
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_small_instances_match_brute_force(seed: int) -> None:
-    """Five-call, two-carer days: re-allocation finds the brute-force optimum."""
+def test_small_instances_match_brute_force(seed: int, engine: str) -> None:
+    """Five-call, two-carer days: each engine finds the brute-force optimum."""
     rng = np.random.default_rng(seed)
     n_loc = 8
     xy = rng.uniform(0, 3000, (n_loc, 2))
@@ -275,7 +280,8 @@ def test_small_instances_match_brute_force(seed: int) -> None:
     )
     carers = (Carer(0, 0, 0, 7 * H, 14 * H), Carer(0, 6, 7, 7 * H, 14 * H))
     problem = Problem(visits=visits, carers=carers, travel_s=travel)
-    sol = reallocate(problem, ReallocationParams(time_limit_s=2, workers=1))
+    sol = reallocate(problem, ReallocationParams(time_limit_s=1, workers=1, engine=engine))
+    assert sol.stats.engine == engine
     assert_feasible(problem, sol)
     assert sol.is_complete
     assert sol.cost == _brute_force_cost(problem)
@@ -348,3 +354,58 @@ def test_property_invariants_hold(problem: Problem) -> None:
     """Any small day: calls served once or reported, no carer in two places, double-ups synced."""
     sol = reallocate(problem, ReallocationParams(time_limit_s=0.3, workers=1, solution_limit=100))
     assert_feasible(problem, sol)
+
+
+def test_warm_start_from_complete_rounds_is_no_worse(one_street_two_carers: Problem) -> None:
+    """Starting from complete, feasible rounds returns a solution costing no more than them."""
+    initial = [[3, 2, 1, 0], []]
+    before = evaluate_rounds(one_street_two_carers, initial)
+    sol = reallocate(one_street_two_carers, FAST, initial=initial)
+    assert_feasible(one_street_two_carers, sol)
+    assert sol.stats.status == "warm"
+    assert sol.cost <= before.cost
+
+
+def test_initial_rounds_must_fit_the_problem(one_street_two_carers: Problem) -> None:
+    """Initial rounds with the wrong number of carers or a repeated visit are refused."""
+    with pytest.raises(InvalidRoundsError):
+        reallocate(one_street_two_carers, FAST, initial=[[0, 1, 2, 3]])
+    with pytest.raises(InvalidRoundsError):
+        reallocate(one_street_two_carers, FAST, initial=[[0, 0], [1]])
+
+
+def test_cross_part_repair_serves_call_only_another_part_can_take() -> None:
+    """A hoist call in a part with no hoist carer is picked up by the other part's carer."""
+    n_loc = 24
+    visits = [Visit(loc, 8 * H, 12 * H, 1200) for loc in (1, 2, 3, 4, 5, 6)]
+    visits += [Visit(loc, 8 * H, 12 * H, 1200) for loc in (18, 19, 20, 21, 22)]
+    visits.append(Visit(23, 8 * H, 14 * H, 1200, skills=frozenset({"hoist"})))
+    carers = (
+        Carer(0, 0, 0, 7 * H, 15 * H, skills=frozenset({"hoist"})),
+        Carer(0, 0, 0, 7 * H, 15 * H),
+        Carer(1, 23, 23, 7 * H, 15 * H),
+        Carer(1, 23, 23, 7 * H, 15 * H),
+    )
+    problem = Problem(
+        visits=tuple(visits), carers=carers, travel_s=street_matrix(n_loc, step_s=120)
+    )
+    params = ReallocationParams(time_limit_s=2, workers=1, max_part_visits=6, solution_limit=200)
+    sol = reallocate(problem, params)
+    assert sol.stats.parts == 2
+    assert_feasible(problem, sol)
+    assert sol.carer_of(12)[11] == 0
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_capacity_limits_each_round(engine: str) -> None:
+    """Loads per round stay within each carer's capacity (vehicle-routing benchmarks)."""
+    visits = tuple(Visit(loc, 7 * H, 14 * H, 600, load_units=4) for loc in (1, 2, 3, 4))
+    carers = (
+        Carer(0, 0, 0, 7 * H, 14 * H, capacity_units=8),
+        Carer(0, 0, 0, 7 * H, 14 * H, capacity_units=8),
+    )
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(5))
+    sol = reallocate(problem, ReallocationParams(time_limit_s=1, workers=1, engine=engine))
+    assert_feasible(problem, sol)
+    assert sol.is_complete
+    assert [c.load_units for c in sol.costs] == [8, 8]

@@ -118,14 +118,21 @@ def codes_of(column: pd.Series) -> tuple[IntArray, pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
+def _through(codes: IntArray, at: np.ndarray) -> IntArray:
+    """Compose codes (-1: missing) with a position per code (-1: absent)."""
+    at = np.asarray(at, dtype=np.int64)
+    if not len(at):
+        return np.full(len(codes), -1, dtype=np.int64)
+    return np.where(codes >= 0, at[np.maximum(codes, 0)], -1)
+
+
 def lookup(column: pd.Series, index: pd.Index) -> IntArray:
     """Position of each value of ``column`` in ``index`` (-1 when absent).
 
     Factorises first so the hash lookup runs once per distinct value, not once per row.
     """
     codes, uniques = codes_of(column)
-    at = np.asarray(index.get_indexer(uniques), dtype=np.int64)
-    return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
+    return _through(codes, index.get_indexer(uniques))
 
 
 def _take(values: np.ndarray, positions: IntArray, fill: object = np.nan) -> np.ndarray:
@@ -182,6 +189,10 @@ class Visits:
     users: pd.Index
     carer: IntArray  # carer code, into ``carers``
     carers: pd.Index
+    provider: IntArray  # provider code, into ``providers``
+    providers: pd.Index
+    call: IntArray  # call code (-1: none), into the distinct call ids of the visits
+    group: IntArray  # double-up group code (-1: none)
     planned_s: FloatArray
     in_s: FloatArray
     out_s: FloatArray
@@ -260,6 +271,8 @@ def prepare_visits(
     is_manual = _is(method, "manual") if method is not None else np.zeros(n, dtype=bool)
     user, users = codes_of(frame["service_user_id"])
     carer, carers = codes_of(frame["carer_id"])
+    provider, provider_ids = codes_of(frame["provider_id"])
+    call, call_ids = codes_of(frame["call_id"])
 
     home_lat = np.full(n, np.nan)
     home_lon = np.full(n, np.nan)
@@ -274,7 +287,7 @@ def prepare_visits(
     rate = np.full(n, np.nan)
     calls = records.get("call")
     if calls is not None and len(calls) and "call_id" in calls.columns:
-        at_call = lookup(frame["call_id"], _index_of(calls, "call_id"))
+        at_call = _through(call, _index_of(calls, "call_id").get_indexer(call_ids))
         if "carers_required" in calls.columns:
             required = _floats(calls["carers_required"], len(calls))
             carers_required = np.nan_to_num(_take(required, at_call), nan=1.0).astype(np.int64)
@@ -288,7 +301,7 @@ def prepare_visits(
             rate = _take(call_rate, at_call)
     providers = records.get("provider")
     if providers is not None and len(providers) and "rate_gbp_per_hour" in providers.columns:
-        at = lookup(frame["provider_id"], _index_of(providers, "provider_id"))
+        at = _through(provider, _index_of(providers, "provider_id").get_indexer(provider_ids))
         provider_rate = _take(_floats(providers["rate_gbp_per_hour"], len(providers)), at)
         rate = np.where(np.isnan(rate), provider_rate, rate)
 
@@ -299,6 +312,10 @@ def prepare_visits(
         users=users,
         carer=carer,
         carers=carers,
+        provider=provider,
+        providers=provider_ids,
+        call=call,
+        group=codes_of(frame["double_up_group"])[0],
         planned_s=planned_s,
         in_s=in_s,
         out_s=out_s,
@@ -336,12 +353,13 @@ def prepare_notes(
     frame = pd.DataFrame(
         {c: text_column(raw[c]) for c in ("note_id", "service_user_id", "carer_id")}
     )
-    frame["provider_id"] = _note_providers(records, visits, frame["carer_id"])
+    carer, carer_ids = codes_of(frame["carer_id"])
+    frame["provider_id"] = _note_providers(records, visits, carer, carer_ids)
     end_s = seconds(raw["visit_end"])
     return Notes(
         frame=frame,
         user=lookup(frame["service_user_id"], visits.users),
-        carer=lookup(frame["carer_id"], visits.carers),
+        carer=_through(carer, visits.carers.get_indexer(carer_ids)),
         start_s=start_s,
         end_s=end_s,
         note_min=(end_s - start_s) / 60.0,
@@ -349,7 +367,7 @@ def prepare_notes(
 
 
 def _note_providers(
-    records: Mapping[str, pd.DataFrame], visits: Visits, carer_ids: pd.Series
+    records: Mapping[str, pd.DataFrame], visits: Visits, carer: IntArray, carer_ids: pd.Index
 ) -> pd.Series:
     """A note has no provider column: take its carer's provider (carer records, else visits)."""
     carers = records.get("carer")
@@ -362,7 +380,7 @@ def _note_providers(
         first[codes[codes >= 0]] = at[codes >= 0]
         index = visits.carers
         providers = take_text(visits.frame["provider_id"], first)
-    return take_text(providers, lookup(carer_ids, index))
+    return take_text(providers, _through(carer, index.get_indexer(carer_ids)))
 
 
 def calls_per_day(records: Mapping[str, pd.DataFrame]) -> pd.Series | None:

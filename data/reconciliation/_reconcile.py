@@ -17,7 +17,6 @@ from data.reconciliation._frames import (
     Period,
     Visits,
     bound_s,
-    codes_of,
     dense_codes,
     labels,
     month_codes,
@@ -26,7 +25,7 @@ from data.reconciliation._frames import (
     take_text,
 )
 from data.reconciliation._matching import match_notes
-from data.reconciliation._review_priority import ReviewWeights, rank_reviews
+from data.reconciliation._review_priority import Delivery, ReviewWeights, rank_reviews
 from data.reconciliation._rules import (
     NO_MONEY_KINDS,
     RuleFlags,
@@ -174,50 +173,52 @@ def _flag_kinds_text(visit_count: int, flags: list[RuleFlags]) -> pd.Series:
 
 
 def _provider_month(
-    visits: Visits, verified_min: FloatArray, flagged: BoolArray, keep: BoolArray
+    visits: Visits,
+    billed_gbp: FloatArray,
+    verified_gbp: FloatArray,
+    verified_min: FloatArray,
+    flagged: BoolArray,
+    keep: BoolArray,
 ) -> pd.DataFrame:
-    """Sums per provider per month, grouped on integer codes and named at the end."""
-    provider, providers = codes_of(visits.frame["provider_id"])
-    rate = visits.rate_gbp_per_hour
-    table = pd.DataFrame(
-        {
-            "provider": provider,
-            "month": visits.month,
-            "flagged": flagged,
-            # The per-visit figures as published, so totals are sums of the rows shown.
-            "planned_min": np.round(np.nan_to_num(visits.planned_min), 1),
-            "billed_min": visits.billed_min,
-            "verified_min": np.round(verified_min, 1),
-            "billed_gbp": _pence(visits.billed_min * rate / 60.0),
-            "verified_gbp": _pence(verified_min * rate / 60.0),
-        }
-    ).loc[keep]
-    grouped = table.groupby(["provider", "month"], sort=True)
-    sums = grouped.sum(min_count=0)
-    sums["visits"] = grouped.size()
-    sums = sums.reset_index()
+    """Sums per provider per month over (provider x month) cells with ``np.bincount``.
+
+    Sums are of the per-visit figures as published (minutes to 0.1, money to the penny), so
+    each total is the sum of the rows a contract manager sees.
+    """
+    n_months = max(len(visits.months), 1)
+    names = [*map(str, visits.providers), None]  # last: a visit with no provider id
+    provider = np.where(visits.provider >= 0, visits.provider, len(names) - 1)
+    cell = (provider * n_months + visits.month)[keep]
+    size = len(names) * n_months
+
+    def total(values: np.ndarray) -> FloatArray:
+        weights = np.asarray(values, dtype=np.float64)[keep]
+        return np.asarray(np.bincount(cell, weights=weights, minlength=size), dtype=np.float64)
+
+    count = np.bincount(cell, minlength=size)
+    present = np.flatnonzero(count)
+    billed = _pence(total(billed_gbp)[present])
+    verified = _pence(total(verified_gbp)[present])
+    variance = _pence(billed - verified)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(billed > 0, 100.0 * variance / billed, 0.0)
     out = pd.DataFrame(
         {
-            "provider_id": take_text(
-                pd.Series(providers, dtype="str"), sums["provider"].to_numpy()
-            ),
-            "month": labels(sums["month"].to_numpy(), visits.months),
-            "visits": sums["visits"].to_numpy(dtype=np.int64),
-            "flagged_visits": sums["flagged"].to_numpy(dtype=np.int64),
-            "planned_min": sums["planned_min"].round(1).to_numpy(),
-            "billed_min": sums["billed_min"].round(1).to_numpy(),
-            "verified_min": sums["verified_min"].round(1).to_numpy(),
-            "billed_gbp": _pence(sums["billed_gbp"].to_numpy()),
-            "verified_gbp": _pence(sums["verified_gbp"].to_numpy()),
+            "provider_id": pd.Series([names[p] for p in present // n_months], dtype="str"),
+            "month": labels(present % n_months, visits.months),
+            "visits": count[present].astype(np.int64),
+            "flagged_visits": total(flagged)[present].astype(np.int64),
+            "planned_min": total(np.round(np.nan_to_num(visits.planned_min), 1))[present].round(1),
+            "billed_min": total(visits.billed_min)[present].round(1),
+            "verified_min": total(np.round(verified_min, 1))[present].round(1),
+            "billed_gbp": billed,
+            "verified_gbp": verified,
+            "variance_gbp": variance,
+            "variance_pct": np.round(pct, 2),
+            # Paying on actuals pays the verified minutes instead of what was billed.
+            "paying_on_actuals_gbp": verified,
         }
     )
-    out["variance_gbp"] = _pence((out["billed_gbp"] - out["verified_gbp"]).to_numpy())
-    billed = out["billed_gbp"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(billed > 0, 100.0 * out["variance_gbp"].to_numpy() / billed, 0.0)
-    out["variance_pct"] = np.round(pct, 2)
-    # Paying on actuals pays the verified minutes instead of what was billed.
-    out["paying_on_actuals_gbp"] = out["verified_gbp"]
     return out.sort_values(["provider_id", "month"], kind="stable", ignore_index=True)
 
 
@@ -364,28 +365,27 @@ def reconcile(
     if not visit_keep.all():
         visit_outcome = visit_outcome.loc[visit_keep].reset_index(drop=True)
 
-    provider, providers = codes_of(visits.frame["provider_id"])
-    delivery = pd.DataFrame(
-        {
-            "user": visits.user,
-            "provider": provider,
-            "planned_s": visits.planned_s,
-            "planned_min": np.nan_to_num(visits.planned_min),
-            "verified_min": verified_min,
-            "is_cancelled": visits.is_cancelled,
-        }
-    ).loc[visit_keep]
+    delivery = Delivery(
+        user=visits.user[visit_keep],
+        provider=visits.provider[visit_keep],
+        planned_s=visits.planned_s[visit_keep],
+        planned_min=np.nan_to_num(visits.planned_min[visit_keep]),
+        verified_min=verified_min[visit_keep],
+        is_cancelled=visits.is_cancelled[visit_keep],
+    )
     reviews = rank_reviews(
         delivery,
         records,
         users=visits.users,
-        providers=providers,
+        providers=visits.providers,
         weights=review_weights,
         as_of=_as_of(visits, period),
     )
     return AuditResult(
         visit_outcome=visit_outcome,
         audit_flag=audit_flag,
-        provider_month=_provider_month(visits, verified_min, is_flagged, visit_keep),
+        provider_month=_provider_month(
+            visits, billed_gbp, verified_gbp, verified_min, is_flagged, visit_keep
+        ),
         review_priority=reviews,
     )

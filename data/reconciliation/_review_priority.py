@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from data.reconciliation._frames import IntArray, calls_per_day
+from data.reconciliation._frames import BoolArray, FloatArray, IntArray, calls_per_day
 from data.records import AUDIT_OUTPUT_COLUMNS
 
 _DAY_S = 86_400
@@ -54,9 +54,22 @@ class ReviewWeights:
             raise ValueError("Expected 0 < under_delivery_ratio, under_delivery_weeks_share <= 1.")
 
 
-def _calls_from_visits(delivery: pd.DataFrame) -> pd.Series:
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Per audited visit: person and provider codes, planned start and minutes, verified."""
+
+    user: IntArray
+    provider: IntArray
+    planned_s: FloatArray
+    planned_min: FloatArray
+    verified_min: FloatArray
+    is_cancelled: BoolArray
+
+
+def _calls_from_visits(delivery: Delivery) -> pd.Series:
     """Fallback without call records: distinct planned starts per person per day, averaged."""
-    starts = delivery[["user", "planned_s"]].drop_duplicates()
+    frame = pd.DataFrame({"user": delivery.user, "planned_s": delivery.planned_s})
+    starts = frame.drop_duplicates()
     day = (starts["planned_s"] // _DAY_S).astype(np.int64)
     per_day = starts.groupby([starts["user"], day]).size()
     return per_day.groupby(level=0).mean()
@@ -77,7 +90,7 @@ def _main_provider(user: IntArray, provider: IntArray, n_users: int) -> IntArray
 
 
 def rank_reviews(
-    delivery: pd.DataFrame,
+    delivery: Delivery,
     records: Mapping[str, pd.DataFrame],
     *,
     users: pd.Index,
@@ -87,18 +100,17 @@ def rank_reviews(
 ) -> pd.DataFrame:
     """Rank service users for reassessment.
 
-    ``delivery`` has one row per audited visit: ``user`` and ``provider`` (codes into ``users``
-    and ``providers``), ``planned_s`` (epoch seconds), ``planned_min``, ``verified_min`` and
-    ``is_cancelled``. ``as_of`` dates the discharge recency. Returns the ``review_priority``
+    ``delivery`` holds the audited visits; its ``user`` and ``provider`` codes index ``users``
+    and ``providers``. ``as_of`` dates the discharge recency. Returns the ``review_priority``
     frame, best first, with only the people who meet a criterion.
     """
     columns = AUDIT_OUTPUT_COLUMNS["review_priority"]
     n_users = len(users)
-    user = delivery["user"].to_numpy(dtype=np.int64)
-    live = ~delivery["is_cancelled"].to_numpy(dtype=bool) & (user >= 0)
-    planned = delivery["planned_min"].to_numpy(dtype=np.float64)[live]
-    verified = delivery["verified_min"].to_numpy(dtype=np.float64)[live]
-    days = np.nan_to_num(delivery["planned_s"].to_numpy(dtype=np.float64)[live]) // _DAY_S
+    user = delivery.user
+    live = ~delivery.is_cancelled & (user >= 0)
+    planned = delivery.planned_min[live]
+    verified = delivery.verified_min[live]
+    days = np.nan_to_num(delivery.planned_s[live]) // _DAY_S
     week = ((days + _EPOCH_TO_MONDAY_DAYS) // 7).astype(np.int64)
     week -= int(week.min()) if week.size else 0
     n_weeks = int(week.max(initial=0)) + 1
@@ -114,7 +126,7 @@ def rank_reviews(
         share_below = below.sum(axis=1) / weeks
         total_planned = planned_w.sum(axis=1)
         delivered = np.where(total_planned > 0, verified_w.sum(axis=1) / total_planned, np.nan)
-    provider_code = _main_provider(user, delivery["provider"].to_numpy(dtype=np.int64), n_users)
+    provider_code = _main_provider(user, delivery.provider, n_users)
 
     people = pd.RangeIndex(n_users)
     table = pd.DataFrame(index=people)

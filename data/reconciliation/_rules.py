@@ -20,7 +20,6 @@ from data.reconciliation._frames import (
     IntArray,
     Notes,
     Visits,
-    codes_of,
     minute_labels,
 )
 from data.records import FlagKind
@@ -335,16 +334,15 @@ def double_up_single_carer(visits: Visits) -> RuleFlags:
 
     Visits of a two-carer call without a group are grouped by call and planned day.
     """
-    frame = visits.frame
-    group, groups = codes_of(frame["double_up_group"])
-    call, _ = codes_of(frame["call_id"])
+    group, call = visits.group, visits.call
     has_group = group >= 0
     needs_two = (visits.carers_required >= 2) & (call >= 0) & ~has_group
     # One key per group, or per (two-carer call, planned day) for visits without a group.
     day = np.nan_to_num(visits.planned_s // 86_400).astype(np.int64)
     day -= int(day.min()) if len(day) else 0
     call_day = call * (int(day.max(initial=0)) + 1) + day
-    key = np.where(has_group, group, np.where(needs_two, len(groups) + call_day, -1))
+    n_groups = int(group.max(initial=-1)) + 1
+    key = np.where(has_group, group, np.where(needs_two, n_groups + call_day, -1))
     in_scope = key >= 0
     codes = np.full(len(key), -1, dtype=np.int64)
     codes[in_scope] = np.unique(key[in_scope], return_inverse=True)[1]

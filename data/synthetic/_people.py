@@ -7,6 +7,7 @@ import pandas as pd
 
 from data.synthetic._places import DISTRICTS, NEIGHBOURS, offset_m, towns
 from data.synthetic.config import SyntheticConfig
+from data.travel_estimate import haversine_m
 
 SLOTS = ("morning", "lunch", "tea", "bed")
 # Slot start (minutes from midnight) and the span in which a run's calls start: morning
@@ -32,6 +33,7 @@ _NAME_A = (
 )  # fmt: skip
 _NAME_B = ("Home Care", "Care Services", "Homecare Ltd", "Community Care", "Care at Home")
 _INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
+PROVIDER_REACH_M = 12_000.0  # a provider's share of packages halves every ~8 km from its base
 COUNCIL_AVERAGE_RATE_GBP = 23.26  # DOMAIN.md: average council fee 2024-25
 
 
@@ -87,7 +89,7 @@ def make_service_users(config: SyntheticConfig, rng: np.random.Generator) -> pd.
         + rng.choice(_INWARD_LETTERS, s).astype(object)
     )
     # Popular streets (sheltered housing, estates) take more people: skewed local index.
-    local = np.floor(n_streets[town] * rng.random(n) ** 1.6).astype(np.int64)
+    local = np.floor(n_streets[town] * rng.random(n) ** 1.3).astype(np.int64)
     street = first_street[town] + local
     along = rng.uniform(-1.0, 1.0, n) * s_half_m[street]
     across = rng.normal(0.0, 8.0, n)
@@ -205,8 +207,18 @@ def make_packages(
         if rows.size == 0:
             continue
         cands = np.flatnonzero(providers[f"_covers_{d}"].to_numpy())
-        w = size[cands] / size[cands].sum()
-        provider[rows] = cands[rng.choice(len(cands), size=rows.size, p=w)]
+        # Bigger providers and those based nearer win more packages, but several still
+        # serve each street (brokered package by package as capacity allowed).
+        dist_m = haversine_m(
+            users["lat"].to_numpy()[rows, None],
+            users["lon"].to_numpy()[rows, None],
+            providers["base_lat"].to_numpy()[None, cands],
+            providers["base_lon"].to_numpy()[None, cands],
+        )
+        w = size[cands][None, :] * np.exp(-dist_m / PROVIDER_REACH_M)
+        cum = np.cumsum(w, axis=1)
+        u = rng.random(rows.size)[:, None] * cum[:, -1:]
+        provider[rows] = cands[np.minimum((cum < u).sum(axis=1), cands.size - 1)]
     receiving = users["_receiving"].to_numpy()
     provider = np.where(receiving, provider, -1)
     status = users["status"].to_numpy()

@@ -274,6 +274,25 @@ def test_write_dataset_writes_every_file_in_canonical_formats(
     assert manifest["config"]["seed"] == 3
 
 
+def test_without_plants_natural_data_raises_no_flag() -> None:
+    """With every anomaly rate at zero, lateness, overruns and GPS noise flag nothing."""
+    rates = dict.fromkeys(FlagKind, 0.0)
+    config = SyntheticConfig.small(seed=2).with_(
+        anomaly_rates=rates, min_planted_per_kind=0, n_service_users=300, districts=()
+    )
+    ds = generate(config)
+    assert len(ds["ecm_visit"]) > 5000
+    assert ds.ground_truth.empty
+    assert not any(ds.planted.values())
+
+
+def test_tiny_configs_still_generate() -> None:
+    """One person, one provider, one carer target: still a consistent data set."""
+    ds = generate(SyntheticConfig.small(seed=1).with_(n_service_users=1, n_providers=1, n_carers=1))
+    assert len(ds["service_user"]) == 1 and len(ds["provider"]) == 1
+    assert set(ds["ecm_visit"]["service_user_id"]) <= set(ds["service_user"]["service_user_id"])
+
+
 def test_config_rejects_a_start_that_is_not_a_monday() -> None:
     """start_date must be a Monday."""
     import datetime as dt

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from benchmarks.baselines import BaselineResult, solve_vrptw_ortools, solve_vrptw_pyvrp
 from benchmarks.instances import (
+    GH200_DIR,
     SOLOMON_DIR,
     VRPTW_BKS_CSV,
     VrptwInstance,
@@ -149,14 +150,14 @@ def gap_pct(distance: float, best_known: float) -> float:
     return 100.0 * (distance - best_known) / best_known
 
 
-def _select(names: str | None, limit: int | None) -> list[Path]:
-    paths = sorted(SOLOMON_DIR.glob("*.vrp"))
+def _select(names: str | None, limit: int | None, directory: Path = SOLOMON_DIR) -> list[Path]:
+    paths = sorted(directory.glob("*.vrp"))
     if names:
         wanted = [n.strip().upper() for n in names.split(",") if n.strip()]
         by_name = {p.stem.upper(): p for p in paths}
         missing = [n for n in wanted if n not in by_name]
         if missing:
-            raise SystemExit(f"Unknown Solomon instances: {', '.join(missing)}")
+            raise SystemExit(f"Unknown instances in {directory.name}: {', '.join(missing)}")
         paths = [by_name[n] for n in wanted]
     return paths[:limit] if limit else paths
 
@@ -165,11 +166,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print one row per instance and a summary per engine."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-limit", type=float, default=10.0, help="seconds per engine")
-    parser.add_argument("--instances", help="comma-separated names, or 'representative'")
+    parser.add_argument(
+        "--instances", help="comma-separated names, or 'representative' (12 Solomon)"
+    )
     parser.add_argument("--limit", type=int, help="first N instances only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset")
     parser.add_argument("--csv", type=Path, help="also write rows to this CSV file")
+    parser.add_argument(
+        "--set", choices=("solomon", "gh200"), default="solomon", help="instance set"
+    )
     args = parser.parse_args(argv)
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -177,11 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; choose from {ENGINES}")
     names = REPRESENTATIVE if args.instances == "representative" else args.instances
-    paths = _select(names, args.limit)
+    directory = GH200_DIR if args.set == "gh200" else SOLOMON_DIR
+    paths = _select(names, args.limit, directory)
     bks = read_bks(VRPTW_BKS_CSV)
 
     print(
-        f"Solomon VRPTW, {len(paths)} instances, {args.time_limit:g} s per engine, "
+        f"{'Solomon' if args.set == 'solomon' else 'Gehring-Homberger 200'} VRPTW, "
+        f"{len(paths)} instances, {args.time_limit:g} s per engine, "
         f"seed {args.seed}; distance (gap % to best-known); ! = invalid"
     )
     header = f"{'instance':<8} {'BKS':>8} " + " ".join(f"{e:>18}" for e in engines)

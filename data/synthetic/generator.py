@@ -6,18 +6,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from data.records import RECORD_KINDS
 from data.synthetic._ground_truth import evaluate_rules
 from data.synthetic._people import (
     SLOT_START_MIN,
     make_calls,
-    make_ids,
     make_packages,
     make_providers,
     make_service_users,
 )
 from data.synthetic._rounds import build_rounds, finish_carers
+from data.synthetic._strings import arrow_ids, series, take
 from data.synthetic._visits import simulate
 from data.synthetic.config import SyntheticConfig
 
@@ -107,22 +108,23 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
     v = sim.visits
     t0 = np.datetime64(config.start_date, "s")
     order = np.lexsort((v["carer"].to_numpy(), v["planned_s"].to_numpy()))
-    visit_id = np.empty(len(v), dtype=object)
-    visit_id[order] = make_ids("V", np.arange(1, len(v) + 1), 8)
+    rank = np.empty(len(v), dtype=np.int64)
+    rank[order] = np.arange(1, len(v) + 1)
+    visit_id = arrow_ids("V", rank, 8)
     has_ci = v["has_check_in"].to_numpy()
     nat = np.datetime64("NaT", "s")
     group_code = v["double_group"].to_numpy()
-    carer_ids = carers["carer_id"].to_numpy().astype(object)
-    user_ids = users["service_user_id"].to_numpy().astype(object)
+    carer_ids = pa.array(carers["carer_id"].to_numpy(dtype=object), type=pa.string())
+    user_ids = pa.array(users["service_user_id"].to_numpy(dtype=object), type=pa.string())
     visits_all = pd.DataFrame(
         {
-            "visit_id": visit_id,
-            "provider_id": providers["provider_id"]
-            .to_numpy()
-            .astype(object)[v["provider"].to_numpy()],
-            "service_user_id": user_ids[v["user"].to_numpy()],
-            "carer_id": carer_ids[v["carer"].to_numpy()],
-            "call_id": rc["call_id"].to_numpy().astype(object)[v["call"].to_numpy()],
+            "visit_id": series(visit_id),
+            "provider_id": series(
+                take(providers["provider_id"].to_numpy(dtype=object), v["provider"].to_numpy())
+            ),
+            "service_user_id": series(take(user_ids, v["user"].to_numpy())),
+            "carer_id": series(take(carer_ids, v["carer"].to_numpy())),
+            "call_id": series(take(rc["call_id"].to_numpy(dtype=object), v["call"].to_numpy())),
             "planned_start": t0 + v["planned_s"].to_numpy().astype("timedelta64[s]"),
             "planned_duration_min": v["planned_duration_min"].to_numpy(),
             "check_in": np.where(
@@ -134,8 +136,12 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
             "method": v["method"].to_numpy(),
             "check_in_lat": v["check_in_lat"].to_numpy(),
             "check_in_lon": v["check_in_lon"].to_numpy(),
-            "double_up_group": np.where(
-                group_code >= 0, make_ids("DU", np.maximum(group_code, 0), 7), _NONE
+            "double_up_group": series(
+                take(
+                    arrow_ids("DU", np.maximum(group_code, 0), 7),
+                    np.arange(len(v)),
+                    group_code >= 0,
+                )
             ),
             "billed_min": v["billed_min"].to_numpy(),
             "status": v["status"].to_numpy(),
@@ -145,13 +151,12 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
     visits_out = visits_all.iloc[order[kept[order]]]
 
     n = sim.notes.sort_values(["written_s", "carer"], kind="stable")
-    note_visit = visit_id[n["visit"].to_numpy()]
-    note_visit = np.where(kept[n["visit"].to_numpy()], note_visit, _NONE)
+    note_visit = series(take(visit_id, n["visit"].to_numpy(), kept[n["visit"].to_numpy()]))
     notes_out = pd.DataFrame(
         {
-            "note_id": make_ids("N", np.arange(1, len(n) + 1), 8),
-            "service_user_id": user_ids[n["user"].to_numpy()],
-            "carer_id": carer_ids[n["carer"].to_numpy()],
+            "note_id": series(arrow_ids("N", np.arange(1, len(n) + 1), 8)),
+            "service_user_id": series(take(user_ids, n["user"].to_numpy())),
+            "carer_id": series(take(carer_ids, n["carer"].to_numpy())),
             "written_at": t0 + n["written_s"].to_numpy().astype("timedelta64[s]"),
             "visit_start": t0 + n["start_s"].to_numpy().astype("timedelta64[s]"),
             "visit_end": t0 + n["end_s"].to_numpy().astype("timedelta64[s]"),
@@ -175,7 +180,7 @@ def generate(config: SyntheticConfig) -> SyntheticDataset:
         frames["care_note"],
         frames["service_user"],
         frames["call"],
-        pd.Series(note_visit, dtype=object),
+        note_visit,
         tolerances=config.tolerances,
     )
     return SyntheticDataset(config=config, frames=frames, ground_truth=truth, planted=planted)

@@ -94,12 +94,13 @@ def serve(url: str, work_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "CAREROUNDS_WORK_DIR": str(work_dir),
         "CAREROUNDS_API__SERVE_WORKERS": "0",
     }
+    log = (work_dir / "server.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=log,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -127,10 +128,12 @@ def drive(base: str, scenario: Scenario, *, duration_s: float, concurrency: int)
         with httpx.Client(base_url=base, timeout=30) as client:
             while time.monotonic() < stop_at:
                 started = time.perf_counter()
-                response = scenario.request(client, rng)
+                try:
+                    failed = scenario.request(client, rng).status_code >= 400
+                except httpx.TransportError:
+                    failed = True
                 mine.append(time.perf_counter() - started)
-                if response.status_code >= 400:
-                    bad += 1
+                bad += failed
         with lock:
             latencies.extend(mine)
             errors += bad

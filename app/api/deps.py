@@ -35,11 +35,22 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; committed when the handler returns, rolled back if it raises."""
+    """One session per request; committed when the handler returns, rolled back if it raises.
+
+    Access-log entries the handler recorded are written after the reads, in a transaction
+    of their own: on SQLite a transaction that reads and then writes fails when another
+    writer committed in between, while one that starts by writing waits its turn.
+    """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
         session.commit()
+        entries = getattr(request.state, "access_log_entries", None)
+        if entries:
+            log = AccessLogRepository(session)
+            for entry in entries:
+                log.record(**entry)
+            session.commit()
     except BaseException:
         session.rollback()
         raise
@@ -169,18 +180,22 @@ class AccessLog:
         params.update({k: v for k, v in self.request.query_params.items()})
         params.update({k: v for k, v in (filters or {}).items() if v is not None})
         ids = [s for s in subject_ids if s]
-        AccessLogRepository(self.session).record(
-            at=now(),
-            user_id=principal.user_id,
-            username=principal.username,
-            role=principal.role.value,
-            action=action,
-            resource=resource,
-            filters={k: str(v) for k, v in params.items()},
-            subject_ids=ids,
-            record_count=len(ids) if record_count is None else record_count,
-            purpose=(self.purpose or principal.default_purpose).strip()[:200]
-            or principal.default_purpose,
+        if not hasattr(self.request.state, "access_log_entries"):
+            self.request.state.access_log_entries = []
+        self.request.state.access_log_entries.append(
+            dict(
+                at=now(),
+                user_id=principal.user_id,
+                username=principal.username,
+                role=principal.role.value,
+                action=action,
+                resource=resource,
+                filters={k: str(v) for k, v in params.items()},
+                subject_ids=ids,
+                record_count=len(ids) if record_count is None else record_count,
+                purpose=(self.purpose or principal.default_purpose).strip()[:200]
+                or principal.default_purpose,
+            )
         )
 
 

@@ -170,7 +170,7 @@ def note_excerpt(
         raise NotFound(f"No flag {flag_id} in audit run {run_id}.")
     note_id = flag.record_id if flag.record_kind == "care_note" else None
     if note_id is None:
-        outcome = session.scalars(
+        outcome = session.execute(
             q.visit_outcomes(run_id, provider_id=None, month=None, outcome=None).where(
                 q.AuditVisitOutcome.visit_id == flag.record_id
             )
@@ -271,7 +271,7 @@ def download_csv(
         query = q.visit_outcomes(run_id, provider_id=provider_id, month=month, outcome=None)
     else:
         query = q.review_priorities(run_id, provider_id=provider_id, area=None)
-    rows = list(session.scalars(query.limit(CSV_MAX_ROWS)))
+    rows = list(session.execute(query.limit(CSV_MAX_ROWS)).all())
     if permission is Permission.AUDIT_IDENTIFIABLE:
         log.read(principal, subject_ids=[r.service_user_id for r in rows], action="export")
     stamp = now().strftime("%Y%m%d")

@@ -4,11 +4,12 @@
     .venv/bin/python -m benchmarks.bench_reconcile --source maker # 1M, this file's own maker
     .venv/bin/python -m benchmarks.bench_reconcile --profile      # + pyinstrument of reconcile
     .venv/bin/python -m benchmarks.bench_reconcile --no-sqlite    # skip the stored-records run
+    .venv/bin/python -m benchmarks.bench_reconcile --parquet DIR  # reuse <kind>.parquet files
 
 Records are built once and written to Parquet in a temporary directory. Each measured phase
 runs in a fresh subprocess that loads the Parquet files, notes its resident memory, runs the
-phase and reports wall time and peak resident memory (``ru_maxrss``): the whole process's peak
-and the peak above what the loaded records already held. Targets (issue 2): reconciling
+phase and reports wall time, CPU time and peak resident memory (VmHWM): the whole process's
+peak and the peak above what the loaded records already held. Targets (issue 2): reconciling
 <= 10 s and <= 2 GB on 2 cores.
 
 When ``data.storage`` can bulk-load and read records, a second phase stores the records in a
@@ -37,12 +38,16 @@ KINDS = ("provider", "carer", "service_user", "package", "call", "ecm_visit", "c
 _MB = 1024.0  # ru_maxrss is in KiB on Linux
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return float(line.split()[1]) / _MB
     return float("nan")
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
 
 
 def _cpu_s() -> float:
@@ -51,6 +56,14 @@ def _cpu_s() -> float:
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process image (VmHWM).
+
+    Not ``ru_maxrss``: Linux carries that over from the parent across fork and exec, so a
+    phase started by a parent holding the generated records would report the parent's peak.
+    """
+    peak = _status_mb("VmHWM")
+    if peak == peak:  # not NaN
+        return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / _MB
 
 

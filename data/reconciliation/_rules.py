@@ -89,7 +89,8 @@ def _ids(column: pd.Series, rows: IntArray) -> np.ndarray:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.0f}"
+    """A tolerance as written in configuration: 90 -> "90", 2.5 -> "2.5"."""
+    return f"{value:g}"
 
 
 def _rows(*columns: np.ndarray | list[Any]) -> zip[tuple[Any, ...]]:

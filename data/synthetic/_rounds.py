@@ -14,6 +14,7 @@ from data.synthetic._people import (
     join_flags,
     make_ids,
 )
+from data.synthetic._places import offset_m, towns
 from data.synthetic.config import SyntheticConfig
 from data.travel_estimate import haversine_m, straight_line_travel
 
@@ -87,8 +88,6 @@ def build_rounds(
     town = users["_town"].to_numpy()[t_user]
     base_lat = providers["base_lat"].to_numpy()[t_provider]
     base_lon = providers["base_lon"].to_numpy()[t_provider]
-    from data.synthetic._places import towns
-
     tw = towns(config.districts)
     town_lat = tw["lat"].to_numpy()[town]
     town_lon = tw["lon"].to_numpy()[town]
@@ -162,26 +161,22 @@ def build_rounds(
 def _make_carers(
     config: SyntheticConfig, providers: pd.DataFrame, n_runs: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
-    early_req = np.maximum(n_runs[:, 0], n_runs[:, 1])
-    late_req = np.maximum(n_runs[:, 2], n_runs[:, 3])
-    # One rota per provider: on each day the first working carers take the morning and lunch
-    # runs, the first working carers the tea and bed runs; who works both halves gets a split
-    # shift, the rest an early or a late shift (labelled from the runs they actually do).
-    reqs = np.stack([np.maximum(early_req, late_req), 0 * early_req, 0 * late_req], axis=1)
-    sizes = np.array([[_group_size(int(r), 0) for r in row] for row in reqs])
-    # Top up to the target head count with extra split-shift carers (relief and part-time).
+    """One rota per provider, big enough that every run has a working carer every day.
+
+    Each day the first working carers (rota order) take the morning and lunch runs and the
+    first working carers the tea and bed runs; who works both halves gets a split shift, the
+    rest an early or late shift (labelled later from the runs they actually do).
+    """
+    required = np.max(n_runs, axis=1)
+    sizes = np.array([_group_size(int(r), 0) for r in required], dtype=np.int64)
+    # Top up to the target head count with relief carers (later in the rota, fewer runs).
     needed = int(sizes.sum())
     if config.n_carers > needed:
         weights = n_runs.sum(axis=1).astype(float) + 1e-9
-        extra = np.floor((config.n_carers - needed) * weights / weights.sum()).astype(np.int64)
-        sizes[:, SPLIT] += extra
-    rows = []
-    for p in range(len(providers)):
-        for g in (SPLIT, EARLY, LATE):
-            for i in range(int(sizes[p, g])):
-                rows.append((p, g, i))
-    frame = pd.DataFrame(rows, columns=["provider", "group", "i"])
-    return frame
+        sizes += np.floor((config.n_carers - needed) * weights / weights.sum()).astype(np.int64)
+    provider = np.repeat(np.arange(len(providers)), sizes)
+    i = np.arange(provider.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return pd.DataFrame({"provider": provider, "group": SPLIT, "i": i})
 
 
 def _assign(
@@ -195,8 +190,6 @@ def _assign(
     days = config.days
     n_c = len(carers)
     weekday = np.arange(days) % 7
-    works = _working(1, 0)  # placeholder shape
-    works = np.zeros((n_c, days), dtype=bool)
     wk = np.zeros((n_c, 7), dtype=bool)
     for g in (SPLIT, EARLY, LATE):
         m = carers["group"].to_numpy() == g
@@ -286,8 +279,6 @@ def finish_carers(
     prov = carers["provider"].to_numpy()
     mean_lat = np.where(counts > 0, mean_lat, providers["base_lat"].to_numpy()[prov])
     mean_lon = np.where(counts > 0, mean_lon, providers["base_lon"].to_numpy()[prov])
-    from data.synthetic._places import offset_m
-
     start_lat, start_lon = offset_m(
         mean_lat, mean_lon, rng.normal(0, 700, n), rng.normal(0, 700, n)
     )

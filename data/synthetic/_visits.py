@@ -19,7 +19,6 @@ from data.synthetic.config import SyntheticConfig
 from data.travel_estimate import haversine_m
 
 MIN = 60
-_MODE_SPEED_M_PER_S = {"walk": 1.4, "bike": 4.5}
 MISSING_PLANT_SPACING_S = 150 * MIN
 
 

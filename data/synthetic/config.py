@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from data.records import FlagKind
+from data.synthetic._places import DISTRICTS
 from data.tolerances import AuditTolerances
 
 # Defaults: a few percent of eligible records each (DOMAIN.md: 7-10% under-delivery overall,
@@ -72,15 +74,13 @@ class SyntheticConfig:
     n_service_users: int = 60
     n_providers: int = 4
     n_carers: int = 20
-    anomaly_rates: MappingProxyType[FlagKind, float] = field(
-        default_factory=lambda: DEFAULT_ANOMALY_RATES
-    )
+    anomaly_rates: Mapping[FlagKind, float] = field(default_factory=lambda: DEFAULT_ANOMALY_RATES)
     min_planted_per_kind: int = 3
     double_up_share: float = 0.03
     missed_share: float = 0.01
     cancelled_share: float = 0.01
     time_critical_share: float = 0.5
-    duration_mix: MappingProxyType[int, float] = field(default_factory=lambda: DEFAULT_DURATION_MIX)
+    duration_mix: Mapping[int, float] = field(default_factory=lambda: DEFAULT_DURATION_MIX)
     calls_per_day_mix: tuple[float, float, float, float] = DEFAULT_CALLS_PER_DAY_MIX
     tolerances: AuditTolerances = field(default_factory=AuditTolerances)
     districts: tuple[str, ...] = ()
@@ -110,8 +110,6 @@ class SyntheticConfig:
             raise ValueError("Expected duration_mix shares to sum to 1.")
         if len(self.calls_per_day_mix) != 4 or abs(sum(self.calls_per_day_mix) - 1) > 1e-6:
             raise ValueError("Expected four calls_per_day_mix shares summing to 1.")
-        from data.synthetic._places import DISTRICTS
-
         if not set(self.districts) <= set(DISTRICTS):
             raise ValueError(f"Expected districts among {DISTRICTS}.")
         if not isinstance(self.duration_mix, MappingProxyType):

@@ -250,7 +250,9 @@ class ServiceUserCollection(Out):
 
 
 class HotspotOut(Out):
-    place: str = Field(description="Street or small area served by two or more providers.")
+    level: Literal["street", "cell"]
+    rank: int = Field(description="1 = best re-allocation prospect within the level.")
+    place: str = Field(description="Street name, or grid cell id (British National Grid).")
     area: str | None
     lat: float | None
     lon: float | None

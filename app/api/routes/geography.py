@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.api import _queries as q
 from app.api.deps import AccessLogDep, AreaFilter, PageDep, ProviderFilter, SessionDep, require
@@ -22,9 +21,6 @@ from app.api.schemas import (
 from app.auth import Permission, Principal
 
 router = APIRouter(prefix="/api/geo", tags=["geography"], responses=ERROR_RESPONSES)
-
-# Grid cell for hot-spots when geo's street-level analysis is not available (~550 m N-S).
-CELL_DEG = 0.005
 
 
 @router.get("/providers", response_model=Page[ProviderOut])
@@ -80,51 +76,65 @@ def service_users(
     )
 
 
-def _grid_hotspots(points: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    cells: dict[tuple[int, int], dict[str, Any]] = defaultdict(
-        lambda: {"people": set(), "providers": set(), "areas": set(), "lat": [], "lon": []}
-    )
-    for su, lat, lon, provider, area in points:
-        cell = cells[(int(lat / CELL_DEG), int(lon / CELL_DEG))]
-        cell["people"].add(su)
-        cell["providers"].add(provider)
-        cell["areas"].add(area)
-        cell["lat"].append(lat)
-        cell["lon"].append(lon)
-    spots = []
-    for (i, j), cell in cells.items():
-        if len(cell["providers"]) < 2:
-            continue
-        spots.append(
-            {
-                "place": f"cell {i}:{j}",
-                "area": sorted(cell["areas"])[0] if cell["areas"] else None,
-                "lat": sum(cell["lat"]) / len(cell["lat"]),
-                "lon": sum(cell["lon"]) / len(cell["lon"]),
-                "people": len(cell["people"]),
-                "providers": len(cell["providers"]),
-                "provider_ids": sorted(cell["providers"]),
-                "travel_min": None,
-            }
-        )
-    spots.sort(key=lambda s: (-s["providers"], -s["people"], s["place"]))
+HOTSPOT_CACHE_TTL_S = 300.0
+
+
+def _hotspots(context: Any, session: Any, area: str | None) -> list[dict[str, Any]]:
+    """geo's overlap ranking of the located service users (cached per area for 5 minutes)."""
+    import time
+
+    import pandas as pd
+
+    import geo
+
+    key = f"hotspots:{area}"
+    cached = context.cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < HOTSPOT_CACHE_TTL_S:
+        return cached[1]  # type: ignore[no-any-return]
+    rows = q.located_service_users(session, area=area)
+    spots: list[dict[str, Any]] = []
+    if rows:
+        points = pd.DataFrame(
+            rows, columns=["service_user_id", "lat", "lon", "provider_id", "area"]
+        ).drop_duplicates(["service_user_id", "provider_id"])
+        network = None
+        path = context.settings.road_network_path
+        if path is not None and path.exists():
+            from app.travel import _network
+
+            network = _network(str(path), "drive")
+        ranked = geo.overlap_hotspots(points, network=network)
+        for r in ranked.to_dict("records"):
+            spots.append(
+                {
+                    "level": str(r["level"]),
+                    "rank": int(r["rank"]),
+                    "place": str(r["name"]),
+                    "area": area,
+                    "lat": float(r["lat"]),
+                    "lon": float(r["lon"]),
+                    "people": int(r["people"]),
+                    "providers": int(r["providers"]),
+                    "provider_ids": sorted(str(r["provider_ids"]).split(",")),
+                    "travel_min": float(r["travel_min"]),
+                }
+            )
+    context.cache[key] = (time.monotonic(), spots)
     return spots
 
 
 @router.get("/hotspots", response_model=Page[HotspotOut])
 def hotspots(
+    request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(Permission.HOTSPOTS_READ))],
     page: PageDep,
     area: AreaFilter = None,
     min_people: Annotated[int, Query(ge=1, le=10_000)] = 2,
 ) -> Page[HotspotOut]:
-    """Small areas served by two or more providers: people, providers (aggregates only)."""
-    spots = [
-        s
-        for s in _grid_hotspots(q.located_service_users(session, area=area))
-        if s["people"] >= min_people
-    ]
+    """Streets and cells served by two or more providers, best re-allocation prospects first."""
+    context = request.app.state.planning_context
+    spots = [s for s in _hotspots(context, session, area) if s["people"] >= min_people]
     window = spots[page.offset : page.offset + page.limit]
     return Page[HotspotOut](
         items=[HotspotOut(**s) for s in window],

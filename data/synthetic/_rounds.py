@@ -313,7 +313,8 @@ def finish_carers(
     u = rng.random(n)
     mode = np.where(walkable & (u < 0.5), "walk", np.where(cyclable & (u < 0.5), "bike", "car"))
     weekly_min = np.bincount(v_carer, visits["dur"].to_numpy(), minlength=n) / config.weeks
-    hours = np.clip(np.round(weekly_min * 1.25 / 60 * 2) / 2, 8, 60)
+    # Contracted for the contact time of a usual week (travel is mostly unpaid, DOMAIN.md).
+    hours = np.clip(np.round(weekly_min / 60 * 2) / 2, 8, 60)
     wk = np.zeros((n, 7), dtype=bool)
     for grp in (SPLIT, EARLY, LATE):
         m = g == grp

@@ -100,6 +100,30 @@ def test_visit_length_mix_and_hours_match_calibration(medium: SyntheticDataset) 
     assert (late.abs() <= 15).mean() >= 0.6
 
 
+def test_people_providers_and_carers_look_like_the_county(medium: SyntheticDataset) -> None:
+    """Statuses, recent discharges, districts, contract types, rates and carer modes are plausible."""
+    su = medium["service_user"]
+    assert set(su["status"]) == {"long_term", "waiting", "interim", "bridging", "hospital"}
+    assert (su["status"] == "long_term").mean() > 0.8
+    start = pd.Timestamp(medium.config.start_date)
+    discharge = su["hospital_discharge_date"].dropna()
+    assert len(discharge) > 0.05 * len(su)
+    assert discharge.between(start - pd.Timedelta(days=56), start + pd.Timedelta(days=7)).all()
+    assert su["area"].nunique() == 6
+    assert su["postcode"].duplicated().any()  # neighbours on the same street
+    pr = medium["provider"]
+    assert pr["rate_gbp_per_hour"].between(18, 33).all()
+    assert set(pr["contract_type"]) <= {"framework", "dps", "block", "spot"}
+    carers = medium["carer"]
+    assert (carers["travel_mode"] == "car").mean() > 0.8
+    assert carers["contracted_hours_per_week"].between(8, 60).all()
+    v = medium["ecm_visit"]
+    assert set(v["status"]) == {"completed", "missed", "cancelled"}
+    assert set(v["method"].dropna()) == {"app", "nfc", "phone", "manual"}
+    per_day = v.groupby([v["carer_id"], v["planned_start"].dt.date]).size()
+    assert 8 <= per_day.mean() <= 20
+
+
 def test_every_flag_kind_is_in_the_ground_truth(small: SyntheticDataset) -> None:
     """Each FlagKind appears at least three times, on the record kind it attaches to."""
     gt = small.ground_truth

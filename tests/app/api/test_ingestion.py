@@ -72,3 +72,19 @@ def test_missing_batch_is_404(client, tokens):
     assert response.json() == {
         "error": {"type": "not_found", "message": "No import batch 999.", "where": None}
     }
+
+
+def test_rejected_care_note_file_never_quotes_note_text(client, tokens):
+    """An over-long note is rejected by row and column; neither the answer nor the batch quotes it."""
+    text = "SECRET-NOTE " + "x" * 5000
+    notes = (
+        "note_id,service_user_id,carer_id,written_at,visit_start,visit_end,tasks,text\n"
+        f"N1,SU1,C1,2026-10-05 08:00,2026-10-05 07:30,2026-10-05 07:55,meds,{text}\n"
+    ).encode()
+    sa = tokens.by_role["service_account"]
+    response = _upload(client, sa, notes, name="care_notes.csv", kind="care_note")
+    assert response.status_code == 422
+    assert response.json()["error"]["where"]["row"] == 2
+    assert "SECRET-NOTE" not in response.text
+    for token in (sa, tokens.by_role["analyst"]):
+        assert "SECRET-NOTE" not in client.get("/api/imports", headers=auth(token)).text

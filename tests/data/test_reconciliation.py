@@ -587,3 +587,68 @@ def test_period_audits_only_its_visits_but_judges_pairs_across_the_edge() -> Non
     assert result.visit_outcome["matched_note_id"].tolist() == ["n-oct"]
     assert set(result.audit_flag["record_id"]) <= {"oct"}
     assert flagged(result, FlagKind.CARER_IN_TWO_PLACES) == {"oct"}
+
+
+def one_visit_with_note(**visit_args: object) -> dict[str, pd.DataFrame]:
+    """A single visit of su1 with its faithful note."""
+    return records([visit("v1", **visit_args)])  # type: ignore[arg-type]
+
+
+def note_shifted(shift_min: float = 0, minutes: float | None = None) -> dict[str, pd.DataFrame]:
+    """A single visit whose note starts ``shift_min`` later or lasts ``minutes``."""
+    row = visit("v1")
+    return records([row], [note_for(row, "n1", shift_min=shift_min, minutes=minutes)])
+
+
+def pair_apart(su: str, gap_min: float) -> dict[str, pd.DataFrame]:
+    """Two visits of carer c1: su1 07:00-07:30, then ``su`` starting ``gap_min`` after."""
+    return records([visit("v0", su="su1"), visit("v1", su=su, start=later(30 + gap_min))])
+
+
+TOLERANCE_CASES = {
+    "short_call_ratio": (lambda: one_visit_with_note(ecm_min=27), 0.95, FlagKind.SHORT_CALL),
+    "short_call_min": (
+        lambda: one_visit_with_note(planned_min=120, ecm_min=106),
+        10.0,
+        FlagKind.SHORT_CALL,
+    ),
+    "duration_mismatch_min": (lambda: note_shifted(minutes=38), 5.0, FlagKind.DURATION_MISMATCH),
+    "note_match_window_min": (
+        lambda: note_shifted(shift_min=80),
+        60.0,
+        FlagKind.VISIT_WITHOUT_NOTE,
+    ),
+    "overlap_min": (lambda: pair_apart("su2", -4), 3.0, FlagKind.CARER_IN_TWO_PLACES),
+    "travel_slack_min": (
+        lambda: pair_apart("su3", travel_min_su1_to_su3() - 1),
+        0.5,
+        FlagKind.TRAVEL_INFEASIBLE,
+    ),
+    "far_check_in_m": (
+        lambda: one_visit_with_note(check_in_at=offset_point(*HOMES["su1"], north_m=450)),
+        400.0,
+        FlagKind.CHECK_IN_FAR_FROM_HOME,
+    ),
+    "billed_above_verified_min": (
+        lambda: one_visit_with_note(billed_min=33),
+        2.0,
+        FlagKind.BILLED_ABOVE_VERIFIED,
+    ),
+    "late_time_critical_min": (
+        lambda: records(
+            [visit("v1", call="call1", late_min=20)], calls=[call("call1", critical=True)]
+        ),
+        15.0,
+        FlagKind.LATE_TIME_CRITICAL,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TOLERANCE_CASES))
+def test_each_tolerance_moves_its_rule(name: str) -> None:
+    """Each AuditTolerances field is honoured: tightening it raises the flag it governs."""
+    make, tightened, kind = TOLERANCE_CASES[name]
+    frames = make()
+    assert flagged(reconcile(frames), kind) == set()
+    strict = replace(AuditTolerances(), **{name: tightened})
+    assert "v1" in flagged(reconcile(frames, tolerances=strict), kind)

@@ -274,7 +274,9 @@ def reconcile(
     notes = prepare_notes(records, visits, period=period, pad_s=pad_s)
 
     n_carers = len(visits.carers) + 1
-    visit_key = visits.user * n_carers + visits.carer
+    visit_key = np.where(
+        (visits.user >= 0) & (visits.carer >= 0), visits.user * n_carers + visits.carer, -1
+    )
     note_key = np.where(
         (notes.user >= 0) & (notes.carer >= 0), notes.user * n_carers + notes.carer, -1
     )

@@ -32,11 +32,15 @@ class Simulated:
 
 
 class _Planter:
-    def __init__(self, config: SyntheticConfig, n: int, rng: np.random.Generator) -> None:
+    """Picks disjoint visits for each plant, favouring lax providers and some people."""
+
+    def __init__(
+        self, config: SyntheticConfig, weight: np.ndarray, rng: np.random.Generator
+    ) -> None:
         self.config = config
         self.rng = rng
-        self.touched = np.zeros(n, dtype=bool)
-        self.n = n
+        self.weight = weight
+        self.touched = np.zeros(weight.size, dtype=bool)
         self.planted: dict[str, int] = {}
 
     def count(self, kind: FlagKind, base: int) -> int:
@@ -44,7 +48,10 @@ class _Planter:
 
     def pick(self, eligible: np.ndarray, k: int, *, label: str | None = None) -> np.ndarray:
         cands = np.flatnonzero(eligible & ~self.touched)
-        chosen = np.sort(self.rng.choice(cands, size=min(k, cands.size), replace=False))
+        k = min(k, cands.size)
+        # Weighted sampling without replacement (Efraimidis-Spirakis): the k largest keys.
+        keys = np.log(self.rng.random(cands.size)) / self.weight[cands]
+        chosen = np.sort(cands[np.argpartition(-keys, k - 1)[:k]]) if k else cands[:0]
         self.touched[chosen] = True
         if label is not None:
             self.planted[label] = self.planted.get(label, 0) + int(chosen.size)
@@ -74,7 +81,12 @@ def simulate(
     home_lat = users["lat"].to_numpy()[user]
     home_lon = users["lon"].to_numpy()[user]
     planned_s = (day * 86400 + v["planned_min"].to_numpy() * MIN).astype(np.int64)
-    p = _Planter(config, n, rng)
+    # Anomalies cluster: some providers are laxer than others (one audit found a provider
+    # ~17.5% overpaid) and some people's calls are clipped week after week.
+    n_providers = int(v["provider"].max()) + 1 if n else 1
+    laxity = rng.lognormal(0.0, 0.7, n_providers)
+    person = rng.lognormal(0.0, 0.7, len(users))
+    p = _Planter(config, laxity[v["provider"].to_numpy()] * person[user], rng)
 
     # Natural durations: small overruns, underruns of at most a minute.
     over = np.where(rng.random(n) < 0.85, rng.uniform(-60, 240, n), rng.uniform(240, 600, n))

@@ -7,10 +7,10 @@ closing time) before its gap counts; an invalid answer is shown with ``!`` and l
 the mean.
 
 Engines:
-  ours        ``solver.reallocate`` on the instance as a ``Problem`` (the product entry point;
-              ``Problem`` has no capacity yet, so a capacity breach marks it invalid)
-  ours-pyvrp  ``solver._pyvrp_engine.solve_with_pyvrp``: the product's PyVRP engine, with
-              capacity passed alongside
+  ours        ``solver.reallocate`` on the instance as a ``Problem`` (the product entry point,
+              which picks its engine itself)
+  ours-pyvrp  ``solver._pyvrp_engine.solve_with_pyvrp``: the product's PyVRP engine called
+              directly
   pyvrp       PyVRP's ``solve`` on the raw instance
   ortools     OR-Tools routing: parallel cheapest insertion + guided local search
 
@@ -99,7 +99,7 @@ def _checked(
 
 
 def run_ours(instance: VrptwInstance, time_limit_s: float, seed: int) -> EngineRun:
-    """``solver.reallocate`` on the instance (capacity checked afterwards)."""
+    """``solver.reallocate`` on the instance (every route re-checked afterwards)."""
     import solver
 
     converted = vrptw_problem(instance)
@@ -115,19 +115,14 @@ def run_ours(instance: VrptwInstance, time_limit_s: float, seed: int) -> EngineR
 
 
 def run_ours_pyvrp(instance: VrptwInstance, time_limit_s: float, seed: int) -> EngineRun:
-    """The product's PyVRP engine, with capacity given alongside the ``Problem``."""
+    """The product's PyVRP engine called directly (capacity from the ``Problem``)."""
     import solver
     from solver._pyvrp_engine import solve_with_pyvrp
 
     converted = vrptw_problem(instance)
     params = solver.ReallocationParams(time_limit_s=time_limit_s, seed=seed, workers=1)
     started = time.perf_counter()
-    solution = solve_with_pyvrp(
-        converted.problem,
-        params,
-        load_units=converted.load_units.tolist(),
-        capacity_units=converted.capacity_units.tolist(),
-    )
+    solution = solve_with_pyvrp(converted.problem, params)
     runtime_s = time.perf_counter() - started
     feasible = solution.is_complete and solution.total.lateness_s == 0
     return _checked(instance, vrptw_routes(solution), runtime_s, feasible)

@@ -87,8 +87,8 @@ def solve_with_pyvrp(
         Budget and seed (``time_limit_s``, ``seed``, ``solution_limit`` as an iteration cap
         that makes runs reproducible). Decomposition fields are ignored.
     load_units, capacity_units
-        Optional load per visit and capacity per carer (one dimension), until ``Problem``
-        carries them; give both or neither.
+        Load per visit and capacity per carer (one dimension), overriding the problem's
+        ``Visit.load_units`` / ``Carer.capacity_units``; give both or neither.
 
     Returns
     -------
@@ -109,6 +109,13 @@ def solve_with_pyvrp(
         raise UnsupportedByEngineError(f"PyVRP engine cannot model {reason}.")
     if (load_units is None) != (capacity_units is None):
         raise ValueError("Expected both load_units and capacity_units, or neither.")
+    if load_units is None and problem.has_capacity:
+        # No limit is a capacity no round can reach.
+        total = sum(v.load_units for v in problem.visits)
+        load_units = [v.load_units for v in problem.visits]
+        capacity_units = [
+            total if c.capacity_units is None else c.capacity_units for c in problem.carers
+        ]
     loads = None if load_units is None else np.asarray(load_units, dtype=np.int64)
     caps = None if capacity_units is None else np.asarray(capacity_units, dtype=np.int64)
     if loads is not None and loads.shape != (problem.num_visits,):

@@ -3,7 +3,8 @@
 VRPTW (Solomon): one "second" of the solver is a tenth of an instance unit (DIMACS), so
 ``travel_s`` is the truncated distance matrix in tenths; every vehicle is a carer starting and
 ending at the depot; the window on the start of service [e, l] becomes a visit window
-[e, l + service]. Capacity has no place in ``Problem`` yet: it is returned alongside.
+[e, l + service]; demand and capacity become ``load_units`` / ``capacity_units`` (also
+returned alongside, for engines that take them as arrays).
 
 Mankowska: times are scaled by ``MANKOWSKA_SCALE`` and rounded up, so a schedule that is
 feasible for the solver is feasible in the instance's own units; each service is a visit, the
@@ -30,7 +31,7 @@ MANKOWSKA_SCALE = 100
 
 @dataclass(frozen=True)
 class VrptwProblem:
-    """A Solomon instance as a ``Problem``, with the loads it cannot yet carry."""
+    """A Solomon instance as a ``Problem``, with its loads and capacities as arrays."""
 
     problem: Problem
     load_units: IntArray
@@ -46,6 +47,7 @@ def vrptw_problem(instance: VrptwInstance) -> VrptwProblem:
             window_start_s=int(instance.tw_early[node]) * 10,
             window_end_s=int(instance.tw_late[node] + instance.service_time[node]) * 10,
             duration_s=int(instance.service_time[node]) * 10,
+            load_units=int(instance.demand[node]),
         )
         for node in range(1, len(instance.coords))
     )
@@ -55,6 +57,7 @@ def vrptw_problem(instance: VrptwInstance) -> VrptwProblem:
         end_location=0,
         shift_start_s=int(instance.tw_early[0]) * 10,
         shift_end_s=int(instance.tw_late[0]) * 10,
+        capacity_units=instance.capacity,
     )
     problem = Problem(
         visits=visits,

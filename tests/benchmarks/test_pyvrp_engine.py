@@ -71,6 +71,21 @@ def test_capacity_is_honoured(two_carers_on_a_line):
     assert max(len(r.visits) for r in solution.routes) <= 2
 
 
+def test_capacity_is_read_from_the_problem(two_carers_on_a_line):
+    """Visit.load_units and Carer.capacity_units bind without keyword arguments."""
+    from dataclasses import replace
+
+    problem = Problem(
+        visits=tuple(replace(v, load_units=1) for v in two_carers_on_a_line.visits),
+        carers=tuple(replace(c, capacity_units=2) for c in two_carers_on_a_line.carers),
+        travel_s=two_carers_on_a_line.travel_s,
+        objective=two_carers_on_a_line.objective,
+    )
+    solution = solve_with_pyvrp(problem, FAST)
+    assert solution.is_complete
+    assert max(len(r.visits) for r in solution.routes) <= 2
+
+
 def test_call_nobody_can_serve_is_reported(two_carers_on_a_line):
     """A call needing a skill no carer holds is unserved with NO_ELIGIBLE_CARER, not a crash."""
     problem = two_carers_on_a_line.with_visits(
@@ -104,6 +119,7 @@ def test_solomon_conversion_keeps_dimacs_units():
     first = problem.visits[0]
     assert (first.window_start_s, first.latest_start_s, first.duration_s) == (9120, 9670, 900)
     assert converted.capacity_units.tolist() == [200] * 25
+    assert problem.carers[0].capacity_units == 200 and first.load_units == 10
 
 
 def test_mankowska_conversion_pairs_services():

@@ -19,13 +19,13 @@ DEFAULT_ANOMALY_RATES: MappingProxyType[FlagKind, float] = MappingProxyType(
         FlagKind.VISIT_WITHOUT_NOTE: 0.02,
         FlagKind.NOTE_WITHOUT_VISIT: 0.01,
         FlagKind.DURATION_MISMATCH: 0.02,
-        FlagKind.SHORT_CALL: 0.04,
+        FlagKind.SHORT_CALL: 0.06,
         FlagKind.CARER_IN_TWO_PLACES: 0.004,
         FlagKind.TRAVEL_INFEASIBLE: 0.004,
         FlagKind.DOUBLE_UP_SINGLE_CARER: 0.05,
         FlagKind.MANUAL_CHECK_IN: 0.02,
         FlagKind.CHECK_IN_FAR_FROM_HOME: 0.01,
-        FlagKind.BILLED_ABOVE_VERIFIED: 0.02,
+        FlagKind.BILLED_ABOVE_VERIFIED: 0.03,
         FlagKind.LATE_TIME_CRITICAL: 0.03,
     }
 )

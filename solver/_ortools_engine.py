@@ -28,10 +28,6 @@ _METAHEURISTICS = {
 }
 
 
-# Local search from a partial start leaves the missing calls out; see ``solve``.
-_PARTIAL_START = False
-
-
 @dataclass(frozen=True)
 class EngineResult:
     """Rounds and schedule found for one problem."""
@@ -87,6 +83,7 @@ def solve(
     time_limit_s: float,
     initial: Sequence[Sequence[int]] | None = None,
     max_provider_changes: int | None = None,
+    accept_partial: bool = False,
 ) -> EngineResult:
     """Solve one routing model; visits with no feasible carer are left out of it.
 
@@ -104,6 +101,8 @@ def solve(
         Rounds to warm-start from; infeasible parts of them are dropped first.
     max_provider_changes
         Cap on service users changing provider in this model (``None``: no cap).
+    accept_partial
+        Warm-start even when ``initial`` leaves calls out (local search may add them).
     """
     t0 = time.perf_counter()
     n, m = problem.num_visits, problem.num_carers
@@ -269,7 +268,7 @@ def solve(
         if routes is None or sum(map(len, candidate)) > sum(map(len, routes)):
             routes = candidate
         search.time_limit.FromMilliseconds(max(1, int(0.8 * time_limit_s * 1000)))
-    if routes is not None and not _PARTIAL_START and sum(map(len, routes)) < int(modelled.sum()):
+    if routes is not None and not accept_partial and sum(map(len, routes)) < int(modelled.sum()):
         # Local search from a partial start does not bring the missing calls back in
         # (measured on the county benchmark), so only a complete start is used.
         routes = None

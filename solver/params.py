@@ -45,7 +45,7 @@ class ReallocationParams:
     max_part_visits: int = 400
     use_initial: bool = True
     metaheuristic: str = "guided_local_search"
-    first_solution: str = "local_cheapest_insertion"
+    first_solution: str = "parallel_cheapest_insertion"
     engine: str = "auto"
 
     def __post_init__(self) -> None:

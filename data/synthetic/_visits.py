@@ -99,8 +99,8 @@ def simulate(
     # Lateness noise: most within ±15 min; ~1 in 10 over 30 min late (never on time-critical).
     u = rng.random(n)
     late = np.clip(rng.normal(0, 300, n), -600, 720)
-    late = np.where(u > 0.88, rng.uniform(720, 1800, n), late)
-    late = np.where(u > 0.975, rng.uniform(1800, 3000, n), late)
+    late = np.where(u > 0.93, rng.uniform(720, 1800, n), late)
+    late = np.where(u > 0.99, rng.uniform(1800, 3000, n), late)
     late = np.where(is_tc, np.clip(rng.normal(0, 240, n), -480, 600), late)
     parking = rng.uniform(60, 180, n)
     first = np.concatenate([[True], (carer[1:] != carer[:-1]) | (day[1:] != day[:-1])])
@@ -114,15 +114,35 @@ def simulate(
     wanted = planned_s + np.round(late).astype(np.int64)
     pos = pd.Series(first).cumsum().to_numpy()
     pos = np.arange(n) - np.flatnonzero(first)[pos - 1]
-    check_in = np.zeros(n, dtype=np.int64)
-    check_out = np.zeros(n, dtype=np.int64)
-    for k in range(int(pos.max()) + 1 if n else 0):  # positions in a day (≈ 20), not visits
-        idx = np.flatnonzero(pos == k)
-        if k == 0:
-            check_in[idx] = wanted[idx]
-        else:
-            check_in[idx] = np.maximum(wanted[idx], check_out[idx - 1] + gap_needed[idx])
-        check_out[idx] = check_in[idx] + dur_s[idx]
+    by_pos = [np.flatnonzero(pos == k) for k in range(int(pos.max()) + 1 if n else 0)]
+
+    def run_days(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        check_in = np.zeros(n, dtype=np.int64)
+        check_out = np.zeros(n, dtype=np.int64)
+        for k, idx in enumerate(by_pos):  # positions in a day (≈ 20), not visits
+            if k == 0:
+                check_in[idx] = wanted[idx]
+            else:
+                check_in[idx] = np.maximum(wanted[idx], check_out[idx - 1] + gap_needed[idx])
+            check_out[idx] = check_in[idx] + dur_s[idx]
+        return check_in, check_out
+
+    check_in, check_out = run_days(wanted)
+    # Double-ups: the first carer to arrive waits for the second, then both check in (a
+    # second pass; rounds that waited start their later calls a little later).
+    double_key = np.where(is_double, call * 100_000 + day, -1)
+    group_code, group_inv = np.unique(double_key, return_inverse=True)
+    if is_double.any():
+        both = np.zeros(group_code.size, dtype=np.int64)
+        np.maximum.at(both, group_inv[is_double], check_in[is_double])
+        jitter = rng.integers(0, 3 * MIN, n)
+        wanted = np.where(is_double, both[group_inv] + jitter, wanted)
+        check_in, check_out = run_days(wanted)
+        # The provider plans a double-up for when both carers can be there.
+        first_in = np.full(group_code.size, np.iinfo(np.int64).max)
+        np.minimum.at(first_in, group_inv[is_double], check_in[is_double])
+        replanned = first_in[group_inv] - rng.integers(0, 10 * MIN, group_code.size)[group_inv]
+        planned_s = np.where(is_double, (replanned // (5 * MIN)) * (5 * MIN), planned_s)
 
     # Missed and cancelled visits (unbilled), and missed visits billed anyway (planted).
     status = np.full(n, "completed", dtype=object)
@@ -154,8 +174,6 @@ def simulate(
     delete_ecm[nwv] = True
     vwn = p.pick(spaced, p.count(FlagKind.VISIT_WITHOUT_NOTE, n), label="visit_without_note")
     delete_note[vwn] = True
-    double_key = call * 100_000 + day
-    group_code, group_inv = np.unique(np.where(is_double, double_key, -1), return_inverse=True)
     n_groups = int((group_code >= 0).sum())
     second = is_double & (v["pos"].to_numpy() == 1)
     dus = p.pick(second, p.count(FlagKind.DOUBLE_UP_SINGLE_CARER, n_groups))

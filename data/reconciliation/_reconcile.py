@@ -99,7 +99,7 @@ def _visit_flags(
     travel: TravelEstimate,
 ) -> list[RuleFlags]:
     seq = carer_sequence(visits, visits.carer)
-    two_places, overlaps_previous = carer_in_two_places(visits, seq, tolerances)
+    two_places, overlaps_previous = carer_in_two_places(visits, seq, visits.carer, tolerances)
     flags = [
         visit_without_note(visits, note_of_visit, tolerances),
         duration_mismatch(visits, notes, note_of_visit, tolerances),

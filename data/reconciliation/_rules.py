@@ -189,21 +189,25 @@ def short_call(visits: Visits, verified_min: FloatArray, tol: AuditTolerances) -
 
 @dataclass(frozen=True, slots=True)
 class CarerSequence:
-    """Completed visits in (carer, check-in) order, with each one's predecessors."""
+    """Completed visits in (carer, check-in) order, with each one's predecessor."""
 
     order: IntArray  # visit positions in sequence order
     previous: IntArray  # visit position of the preceding visit of the same carer, or -1
-    latest_end: IntArray  # visit position of the earlier visit ending last, or -1
+    start_key: FloatArray  # carer x span + check-in, ascending (for range searches)
+    span: float  # wider than any check-in or check-out offset from ``low``
+    low: float
 
 
 def carer_sequence(visits: Visits, carer_code: IntArray) -> CarerSequence:
-    """Sort completed visits by carer then check-in; find each visit's predecessors."""
+    """Sort completed visits by carer then check-in; find each visit's predecessor."""
     done = np.flatnonzero(visits.is_completed & (carer_code >= 0))
     # One float sort key, carer-major: whole seconds stay exact well below 2**53.
-    start = visits.in_s[done]
-    low = float(start.min()) if done.size else 0.0
-    span = float(start.max()) - low + 1.0 if done.size else 1.0
-    order = done[np.argsort(carer_code[done] * span + (start - low), kind="stable")]
+    start, end = visits.in_s[done], visits.out_s[done]
+    low = float(min(start.min(), end.min())) if done.size else 0.0
+    span = float(max(start.max(), end.max())) - low + 1.0 if done.size else 1.0
+    key = carer_code[done] * span + (start - low)
+    by_key = np.argsort(key, kind="stable")
+    order = done[by_key]
     n = len(order)
     carer = carer_code[order]
     same_carer = np.zeros(n, dtype=bool)
@@ -211,52 +215,63 @@ def carer_sequence(visits: Visits, carer_code: IntArray) -> CarerSequence:
     previous = np.full(n, -1, dtype=np.int64)
     previous[1:] = order[:-1]
     previous[~same_carer] = -1
-    # Running maximum of check-out within each carer: offset carers so one never leaks into
-    # the next, then track the position where the running maximum was last attained.
-    end = visits.out_s[order]
-    if n:
-        span = float(np.nanmax(end) - np.nanmin(end)) + 1.0
-        key = carer * span + (end - np.nanmin(end))
-        running = np.maximum.accumulate(key)
-        source = np.maximum.accumulate(np.where(key == running, np.arange(n), 0))
-        latest = np.full(n, -1, dtype=np.int64)
-        latest[1:] = order[source[:-1]]
-        latest[~same_carer] = -1
-    else:
-        latest = np.full(0, -1, dtype=np.int64)
-    return CarerSequence(order=order, previous=previous, latest_end=latest)
+    return CarerSequence(order=order, previous=previous, start_key=key[by_key], span=span, low=low)
 
 
 def _overlap_s(visits: Visits, earlier: IntArray, later: IntArray) -> FloatArray:
     return np.minimum(visits.out_s[earlier], visits.out_s[later]) - visits.in_s[later]
 
 
+def _overlapping_pairs(
+    visits: Visits, seq: CarerSequence, carer_code: IntArray, overlap_s: float
+) -> tuple[IntArray, IntArray]:
+    """Every (earlier, later) pair of one carer's visits overlapping by more than ``overlap_s``.
+
+    Sequence positions. A later visit can only overlap an earlier one by more than the
+    tolerance if it checks in before the earlier check-out minus the tolerance, so each visit's
+    partners are a contiguous run of the sequence found by ``searchsorted``; the runs are
+    expanded with ``np.repeat`` (they are short: a carer's overlaps are few).
+    """
+    n = len(seq.order)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    carer = carer_code[seq.order]
+    limit = np.maximum(visits.out_s[seq.order] - overlap_s, visits.in_s[seq.order])
+    stop = np.searchsorted(seq.start_key, carer * seq.span + (limit - seq.low), side="left")
+    first = np.arange(n) + 1
+    length = np.maximum(stop - first, 0)
+    earlier = np.repeat(np.arange(n), length)
+    offset = np.arange(len(earlier)) - np.repeat(np.cumsum(length) - length, length)
+    later = earlier + 1 + offset
+    overlap = _overlap_s(visits, seq.order[earlier], seq.order[later])
+    keep = overlap > overlap_s
+    return earlier[keep], later[keep]
+
+
 def carer_in_two_places(
-    visits: Visits, seq: CarerSequence, tol: AuditTolerances
+    visits: Visits, seq: CarerSequence, carer_code: IntArray, tol: AuditTolerances
 ) -> tuple[RuleFlags, BoolArray]:
     """Visits of one carer at different homes overlapping by more than ``overlap_min``.
 
-    Both visits are flagged, each naming the other. Also returns, per sequence position,
-    whether the visit overlaps its immediate predecessor beyond the tolerance (so the travel
-    rule does not flag the same pair twice).
+    Every such pair is found; both visits are flagged, each naming its first partner. Also
+    returns, per sequence position, whether the visit and its immediate predecessor are such a
+    pair (so the travel rule does not flag the same pair twice).
     """
-    later_all = seq.order
-    earlier_all = seq.latest_end
-    has = earlier_all >= 0
-    overlap = np.full(len(later_all), np.nan)
-    overlap[has] = _overlap_s(visits, earlier_all[has], later_all[has])
+    pair_earlier, pair_later = _overlapping_pairs(visits, seq, carer_code, tol.overlap_min * 60.0)
     users = visits.user
-    different = np.zeros(len(later_all), dtype=bool)
-    different[has] = users[earlier_all[has]] != users[later_all[has]]
-    hit = has & different & (overlap > tol.overlap_min * 60.0)
-    later, earlier, minutes = later_all[hit], earlier_all[hit], overlap[hit] / 60.0
+    elsewhere = users[seq.order[pair_earlier]] != users[seq.order[pair_later]]
+    pair_earlier, pair_later = pair_earlier[elsewhere], pair_later[elsewhere]
+    overlaps_previous = np.zeros(len(seq.order), dtype=bool)
+    overlaps_previous[pair_later[pair_later == pair_earlier + 1]] = True
 
+    earlier, later = seq.order[pair_earlier], seq.order[pair_later]
+    minutes = _overlap_s(visits, earlier, later) / 60.0
     visit_ids = visits.frame["visit_id"]
-    in_later, out_earlier = (
-        _hhmm(minute_labels(visits.in_s[later])),
-        _hhmm(minute_labels(visits.out_s[earlier])),
-    )
-    day = [s[:10] for s in minute_labels(visits.in_s[later])]
+    labels_in = minute_labels(visits.in_s[later])
+    in_later = _hhmm(labels_in)
+    out_earlier = _hhmm(minute_labels(visits.out_s[earlier]))
+    day = [s[:10] for s in labels_in]
     later_text = [
         f"Carer checked in here at {t} on {d} while still logged at another home until {o} "
         f"(visit {other}): {m:.0f} min overlap."
@@ -269,20 +284,13 @@ def carer_in_two_places(
         f"(visit {other}): {m:.0f} min overlap."
         for t, d, o, other, m in _rows(in_later, day, out_earlier, _ids(visit_ids, later), minutes)
     ]
-    rows = np.concatenate([later, earlier])
     flags = RuleFlags.build(
         FlagKind.CARER_IN_TWO_PLACES,
-        rows,
+        np.concatenate([later, earlier]),
         later_text + earlier_text,
         np.concatenate([minutes, minutes]),
         np.concatenate([earlier, later]),
     )
-    prev = seq.previous
-    has_prev = prev >= 0
-    overlaps_previous = np.zeros(len(later_all), dtype=bool)
-    overlaps_previous[has_prev] = (
-        _overlap_s(visits, prev[has_prev], later_all[has_prev]) > tol.overlap_min * 60.0
-    ) & (users[prev[has_prev]] != users[later_all[has_prev]])
     return flags, overlaps_previous
 
 

@@ -652,3 +652,14 @@ def test_each_tolerance_moves_its_rule(name: str) -> None:
     assert flagged(reconcile(frames), kind) == set()
     strict = replace(AuditTolerances(), **{name: tightened})
     assert "v1" in flagged(reconcile(frames, tolerances=strict), kind)
+
+
+def test_same_home_overlap_does_not_hide_an_overlap_elsewhere() -> None:
+    """Every overlapping pair at different homes is found, even behind a same-home duplicate."""
+    rows = [
+        visit("dup_long", su="su1", start=later(-10), ecm_min=35),  # 06:50-07:25
+        visit("dup_short", su="su1", ecm_min=20),  # 07:00-07:20, same home
+        visit("elsewhere", su="su2", start=later(10)),  # 07:10-07:40
+    ]
+    result = reconcile(records(rows))
+    assert flagged(result, FlagKind.CARER_IN_TWO_PLACES) == {"dup_long", "dup_short", "elsewhere"}

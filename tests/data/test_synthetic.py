@@ -127,6 +127,7 @@ def test_people_providers_and_carers_look_like_the_county(medium: SyntheticDatas
 def test_every_flag_kind_is_in_the_ground_truth(small: SyntheticDataset) -> None:
     """Each FlagKind appears at least three times, on the record kind it attaches to."""
     gt = small.ground_truth
+    assert not gt.duplicated().any()
     for kind in FlagKind:
         rows = gt[gt["flag_kind"] == str(kind)]
         assert len(rows) >= 3, kind

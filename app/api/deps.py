@@ -30,7 +30,7 @@ def now() -> datetime:
     return datetime.now(LONDON).replace(tzinfo=None)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -81,10 +81,10 @@ def current_principal(
     )
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Any]:
     """A dependency admitting only callers whose role has ``permission``."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         principal.require(permission)
         return principal
 
@@ -98,7 +98,7 @@ class PageParams:
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1 to {MAX_PAGE_SIZE}.")
     ] = 100,
@@ -124,7 +124,7 @@ class Period:
     end: date | None  # exclusive
 
 
-def period_params(
+async def period_params(
     start: Annotated[
         date | None,
         Query(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="First day of the period."),
@@ -199,7 +199,7 @@ class AccessLog:
         )
 
 
-def access_log(
+async def access_log(
     request: Request,
     session: SessionDep,
     x_purpose: Annotated[

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data.reconciliation.errors import MissingRecordsError
-from data.records import LIST_SEPARATOR
+from data.records import LIST_SEPARATOR, WEEKDAYS
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -384,17 +384,19 @@ def _note_providers(
 
 
 def calls_per_day(records: Mapping[str, pd.DataFrame]) -> pd.Series | None:
-    """Commissioned calls per day for each service user (mean over the seven weekdays)."""
+    """Commissioned calls on a typical day for each service user (median over the weekdays).
+
+    A package of four calls Monday to Friday and three at weekends has four calls a day.
+    """
     calls, packages = records.get("call"), records.get("package")
     if calls is None or packages is None or calls.empty or "weekdays" not in calls.columns:
         return None
     weekdays = calls["weekdays"]
     if len(weekdays) and isinstance(weekdays.iloc[0], list | tuple):
-        days = weekdays.map(len)
-    else:
-        text = weekdays.astype("str").fillna("")
-        days = text.str.count(LIST_SEPARATOR) + text.ne("").astype(np.int64)
+        weekdays = weekdays.map(lambda days: LIST_SEPARATOR.join(map(str, days)))
+    text = weekdays.astype("str").fillna("").str.lower()
     at = lookup(calls["package_id"], _index_of(packages, "package_id"))
-    users = take_text(text_column(packages["service_user_id"]), at)
-    per_user = pd.Series(days.to_numpy(dtype=float)).groupby(users.to_numpy()).sum() / 7.0
-    return per_user
+    users = take_text(text_column(packages["service_user_id"]), at).to_numpy()
+    on_day = pd.DataFrame({day: text.str.contains(day).to_numpy() for day in WEEKDAYS})
+    per_day = on_day.groupby(users).sum()
+    return per_day.median(axis=1).astype(float)

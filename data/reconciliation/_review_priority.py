@@ -37,7 +37,7 @@ class ReviewWeights:
     many_calls: float = 2.0
     under_delivery: float = 2.0
     recent_discharge_days: int = 42  # "home only a few weeks after a hospital discharge"
-    many_calls_per_day: float = 4.0  # seed 001: "four or more calls a day"
+    many_calls_per_day: float = 4.0  # seed 001: "four or more calls a day" (typical day)
     under_delivery_ratio: float = 0.85  # the short-call tolerance of DOMAIN.md, per person
     under_delivery_weeks_share: float = 0.75
     under_delivery_min_weeks: int = 2
@@ -67,12 +67,12 @@ class Delivery:
 
 
 def _calls_from_visits(delivery: Delivery) -> pd.Series:
-    """Fallback without call records: distinct planned starts per person per day, averaged."""
+    """Fallback without call records: distinct planned starts per person per day, median."""
     frame = pd.DataFrame({"user": delivery.user, "planned_s": delivery.planned_s})
     starts = frame.drop_duplicates()
     day = (starts["planned_s"] // _DAY_S).astype(np.int64)
     per_day = starts.groupby([starts["user"], day]).size()
-    return per_day.groupby(level=0).mean()
+    return per_day.groupby(level=0).median()
 
 
 def _main_provider(user: IntArray, provider: IntArray, n_users: int) -> IntArray:
@@ -182,8 +182,7 @@ def rank_reviews(
                 f"Home {d:.0f} days after a hospital discharge: needs may have changed."
                 if r
                 else "",
-                f"{c:.1f} calls a day commissioned: four or more calls a day often change on "
-                "review."
+                f"{c:g} calls a day commissioned: four or more calls a day often change on review."
                 if m
                 else "",
                 f"Delivered {100 * dr:.0f}% of commissioned minutes, below "

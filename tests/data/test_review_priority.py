@@ -134,7 +134,22 @@ def test_four_or_more_calls_a_day() -> None:
     table = reviews(frames)
     assert table["service_user_id"].tolist() == ["four"]
     assert table.iloc[0]["calls_per_day"] == 4.0
-    assert "4.0 calls a day" in table.iloc[0]["reasons"]
+    assert "4 calls a day" in table.iloc[0]["reasons"]
+
+
+def test_four_calls_on_weekdays_count_as_four_a_day() -> None:
+    """Four calls Monday to Friday and three at weekends is four calls on a typical day."""
+    frames = build([person("weekday_four", calls=3)])
+    extra = {
+        "call_id": "weekday_four-call3",
+        "package_id": "pk-weekday_four",
+        "weekdays": "mon;tue;wed;thu;fri",
+        "carers_required": 1,
+    }
+    frames["call"] = pd.concat([frames["call"], pd.DataFrame([extra])], ignore_index=True)
+    table = reviews(frames)
+    assert table["service_user_id"].tolist() == ["weekday_four"]
+    assert table.iloc[0]["calls_per_day"] == 4.0
 
 
 def test_delivered_consistently_below_commissioned() -> None:

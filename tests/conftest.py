@@ -139,7 +139,8 @@ def connection(engine: Engine) -> Iterator[Connection]:
         try:
             yield conn
         finally:
-            transaction.rollback()
+            if transaction.is_active:
+                transaction.rollback()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from data.errors import IngestError, UnknownColumnError
 from data.ingestion._mapping import ColumnMapping, load_mapping, mapping_from_dict
-from data.ingestion._readers import file_format, read_file, scan_file
+from data.ingestion._readers import file_format, known_keys, read_file, scan_file
 from data.ingestion._validate import ChunkValidator
 from data.records import RECORD_KINDS, RecordKind
 from data.storage import ExistingImport, record_failed_import, staged_import
@@ -231,7 +231,12 @@ def ingest_file(
     if not path.is_file():
         raise IngestError("No such file.", file=label)
     text = file_format(path) != "xlsx"
-    scan = scan_file(path, label, text_encoding=resolved.python_encoding if text else None)
+    scan = scan_file(
+        path,
+        label,
+        text_encoding=resolved.python_encoding if text else None,
+        json_keys=known_keys(resolved) if file_format(path) == "json" else None,
+    )
     header, chunks = read_file(path, resolved, label)
     names = _map_header(header, resolved)
     wanted_kind = kind or resolved.kind

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import pyarrow.csv as pacsv
 
 from data.errors import IngestError
 from data.ingestion._mapping import ColumnMapping
+from data.records import RECORD_KINDS
 
 CSV_BLOCK_BYTES = 16 << 20
 ROWS_PER_CHUNK = 100_000
@@ -64,10 +66,19 @@ def file_format(path: Path) -> str:
         ) from None
 
 
-def scan_file(path: Path, label: str, *, text_encoding: str | None) -> FileScan:
+def known_keys(mapping: ColumnMapping) -> frozenset[str]:
+    """Header names a file may legitimately use: canonical columns and the mapping's."""
+    canonical = {c for k in RECORD_KINDS.values() for c in k.column_names}
+    return frozenset(canonical | set(mapping.columns) | set(mapping.ignore_columns))
+
+
+def scan_file(
+    path: Path, label: str, *, text_encoding: str | None, json_keys: frozenset[str] | None = None
+) -> FileScan:
     """Hash the file; when ``text_encoding`` is given, also check every byte decodes.
 
     A decoding failure raises IngestError naming the row (line) and column of the bad byte.
+    ``json_keys`` marks a JSON file: the column is then the known key before the bad byte.
     """
     digest = hashlib.sha256()
     decoder = None
@@ -83,26 +94,54 @@ def scan_file(path: Path, label: str, *, text_encoding: str | None) -> FileScan:
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as exc:
-                    _raise_encoding(path, label, size + exc.start, text_encoding or "", exc)
+                    _raise_encoding(
+                        path, label, size + exc.start, text_encoding or "", exc, json_keys
+                    )
             size += len(block)
         if decoder is not None:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
-                _raise_encoding(path, label, size - 1, text_encoding or "", exc)
+                _raise_encoding(path, label, size - 1, text_encoding or "", exc, json_keys)
     return FileScan(sha256=digest.hexdigest(), size=size)
 
 
-def _raise_encoding(path: Path, label: str, offset: int, encoding: str, exc: Exception) -> None:
+def _raise_encoding(
+    path: Path,
+    label: str,
+    offset: int,
+    encoding: str,
+    exc: Exception,
+    json_keys: frozenset[str] | None,
+) -> None:
     with path.open("rb") as handle:
         before = handle.read(offset + 1)
     line = before.count(b"\n") + 1
     line_start = before.rfind(b"\n") + 1
+    if json_keys is not None:
+        with path.open("rb") as handle:
+            handle.seek(line_start)
+            whole = handle.readline()
+        head = before[line_start:].decode(encoding, errors="replace")
+        text = whole.decode(encoding, errors="replace")
+        field = _key_before(text, len(head), json_keys)
+        _raise_decoding(label, line + 1, field, before, encoding, exc)
     with path.open("rb") as handle:
         header = handle.readline().decode(encoding, errors="replace").lstrip("\ufeff")
-    names = next(csv.reader([header.rstrip("\r\n")]), [])
+    try:
+        names = next(csv.reader([header.rstrip("\r\n")]), [])
+    except csv.Error:
+        names = header.strip().split(",")
     position = before[line_start:].count(b",")
-    field = names[position] if line > 1 and position < len(names) else None
+    field = names[min(position, len(names) - 1)] if line > 1 and names else None
+    if line > 1 and not any(n.strip() for n in names):
+        line = 1  # with no header there is no column to name: the header row is the problem
+    _raise_decoding(label, line, field, before, encoding, exc)
+
+
+def _raise_decoding(
+    label: str, row: int, field: str | None, before: bytes, encoding: str, exc: Exception
+) -> None:
     bad = before[-1:]
     name = "UTF-8" if encoding.startswith("utf") else encoding
     hint = (
@@ -113,7 +152,7 @@ def _raise_encoding(path: Path, label: str, offset: int, encoding: str, exc: Exc
     raise IngestError(
         f"The file is not valid {name} text (byte 0x{bad.hex()} cannot be decoded).{hint}",
         file=label,
-        row=line,
+        row=row,
         field=field,
     ) from exc
 
@@ -167,7 +206,7 @@ def _csv_header(path: Path, mapping: ColumnMapping, label: str) -> list[str]:
 
 def _locate_csv_problem(
     path: Path, mapping: ColumnMapping, header: list[str], label: str
-) -> IngestError:
+) -> IngestError | None:
     """Walk the file record by record to say where the fast parser's complaint lies."""
     csv.field_size_limit(sys.maxsize)
     width = len(header)
@@ -209,7 +248,7 @@ def _locate_csv_problem(
                 row=row + 1,
                 field=header[0],
             )
-    return IngestError("The file cannot be parsed as CSV.", file=label, row=None)
+    return None
 
 
 def read_csv(
@@ -224,12 +263,7 @@ def _csv_chunks(
     path: Path, mapping: ColumnMapping, header: list[str], label: str
 ) -> Iterator[RawChunk]:
     size = max(path.stat().st_size, 1)
-    invalid: list[Any] = []
-
-    def on_invalid_row(row: Any) -> str:
-        invalid.append(row)
-        return "error"
-
+    next_row = 2
     with path.open("rb") as handle:
         counting = _CountingReader(handle)
         try:
@@ -246,7 +280,8 @@ def _csv_chunks(
                     delimiter=mapping.delimiter,
                     newlines_in_values=True,
                     ignore_empty_lines=False,
-                    invalid_row_handler=on_invalid_row,
+                    # Arrow cannot say where a bad row is; _locate_csv_problem can.
+                    invalid_row_handler=lambda _row: "error",
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types={name: pa.string() for name in header},
@@ -254,7 +289,6 @@ def _csv_chunks(
                     quoted_strings_can_be_null=False,
                 ),
             )
-            next_row = 2
             for batch in reader:
                 if batch.num_rows == 0:
                     continue
@@ -264,7 +298,31 @@ def _csv_chunks(
                 next_row += batch.num_rows
                 yield RawChunk(frame, rows, min(counting.consumed / size, 1.0))
         except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError) as exc:
-            raise _locate_csv_problem(path, mapping, header, label) from exc
+            problem = _locate_csv_problem(path, mapping, header, label)
+            if problem is not None:
+                raise problem from exc
+            # Python's csv module reads what Arrow would not (a header with no line end, say).
+            yield from _python_csv_chunks(path, mapping, header, next_row)
+
+
+def _python_csv_chunks(
+    path: Path, mapping: ColumnMapping, header: list[str], first_row: int
+) -> Iterator[RawChunk]:
+    """The slow path: records from ``first_row`` on, read by Python's csv module."""
+    csv.field_size_limit(sys.maxsize)
+    cells: list[list[str]] = []
+    numbers: list[int] = []
+    with path.open(encoding=mapping.python_encoding, newline="") as handle:
+        for number, record in enumerate(csv.reader(handle, delimiter=mapping.delimiter), start=1):
+            if number < first_row:
+                continue
+            cells.append(record)
+            numbers.append(number)
+            if len(cells) >= ROWS_PER_CHUNK:
+                yield _chunk(cells, numbers, header, None)
+                cells, numbers = [], []
+    if cells:
+        yield _chunk(cells, numbers, header, None)
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -391,7 +449,9 @@ def read_json(
         records = _json_lines(path, mapping, label)
     first = next(records, None)
     if first is None:
-        raise IngestError("The file holds no records.", file=label, row=2)
+        raise IngestError("The file holds no records.", file=label, row=1)
+    if isinstance(first[1], _Broken):
+        raise IngestError(first[1].message, file=label, row=first[0], field=first[1].key)
     if not isinstance(first[1], dict):
         raise IngestError("Expected each record to be a JSON object.", file=label, row=first[0])
     header = _check_header([str(k) for k in first[1]], label)
@@ -407,17 +467,41 @@ def _json_lines(path: Path, mapping: ColumnMapping, label: str) -> Iterator[tupl
     with path.open(encoding=mapping.python_encoding) as handle:
         for number, line in enumerate(handle, start=2):
             if not line.strip():
-                raise IngestError(
-                    "The line is empty; expected one JSON object per line.", file=label, row=number
-                )
+                yield number, _Broken("The line is empty; expected one JSON object per line.", None)
+                continue
             try:
-                yield number, json.loads(line)
+                record = json.loads(line)
             except (json.JSONDecodeError, RecursionError) as exc:
-                raise IngestError(
-                    f"The line is not valid JSON ({getattr(exc, 'msg', exc)}).",
-                    file=label,
-                    row=number,
-                ) from exc
+                position = getattr(exc, "pos", len(line))
+                message = getattr(exc, "msg", "nested too deeply")
+                yield (
+                    number,
+                    _Broken(
+                        f"The line is not valid JSON ({message}).",
+                        _key_before(line, position, known_keys(mapping)),
+                    ),
+                )
+                continue
+            yield number, record
+
+
+@dataclass(frozen=True, slots=True)
+class _Broken:
+    """A JSON line that could not be read: why, and the key nearest the damage."""
+
+    message: str
+    key: str | None
+
+
+_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.){1,200})"\s*:')
+
+
+def _key_before(line: str, position: int, known: frozenset[str]) -> str | None:
+    """The last known key before ``position`` in a broken JSON line (never a value's text)."""
+    keys = [k for k in _JSON_KEY.findall(line[: position + 1]) if k in known]
+    if not keys:
+        keys = [k for k in _JSON_KEY.findall(line) if k in known][:1]
+    return keys[-1] if keys else None
 
 
 def _json_chunks(
@@ -427,6 +511,8 @@ def _json_chunks(
     cells: list[list[str]] = []
     numbers: list[int] = []
     for number, record in records:
+        if isinstance(record, _Broken):
+            raise IngestError(record.message, file=label, row=number, field=record.key or header[0])
         if not isinstance(record, dict):
             raise IngestError("Expected each record to be a JSON object.", file=label, row=number)
         extra = [k for k in record if k not in known]

@@ -43,6 +43,7 @@ from data.storage._models import (
     ServiceUser,
 )
 from data.storage._records import PERIOD_COLUMNS, read_records, record_dtypes
+from data.storage._repositories import AuditRunRepository, ImportBatchRepository
 
 __all__ = [
     "AUDIT_MODELS",
@@ -53,6 +54,7 @@ __all__ = [
     "AuditProviderMonth",
     "AuditReviewPriority",
     "AuditRun",
+    "AuditRunRepository",
     "AuditVisitOutcome",
     "Base",
     "Call",
@@ -61,6 +63,7 @@ __all__ = [
     "EcmVisit",
     "ExistingImport",
     "ImportBatch",
+    "ImportBatchRepository",
     "Package",
     "Provider",
     "ServiceUser",

@@ -223,3 +223,18 @@ def test_postgis_point_follows_lat_lon(engine, load_kinds):
             )
         ).one()
     assert (x, y, srid) == (pytest.approx(-0.241), pytest.approx(52.571), 4326)
+
+
+def test_import_batch_repository_pages_newest_first(engine, load_kinds):
+    """The repository lists batches newest first and counts them by status."""
+    from sqlalchemy.orm import Session
+
+    from data.storage import ImportBatchRepository
+
+    results = load_kinds(engine, kinds=("provider", "carer"))
+    with Session(engine) as session:
+        repository = ImportBatchRepository(session)
+        assert [b.record_kind for b in repository.page()] == ["carer", "provider"]
+        assert repository.count(status="imported") == 2
+        assert repository.by_sha256(results["provider"].sha256).id == results["provider"].batch_id
+        assert repository.get(results["carer"].batch_id).rows_inserted == 2

@@ -92,7 +92,7 @@ def expected(rows: list[tuple[int, int, int, int]]) -> tuple[set[str], set[str]]
     return two_places, infeasible
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(rows=visits_strategy)
 def test_pairwise_rules_match_brute_force(rows: list[tuple[int, int, int, int]]) -> None:
     """Every overlapping pair at different homes is flagged; consecutive travel is checked."""

@@ -141,6 +141,41 @@ def demo(
     _print_audit_summary(outcome)
 
 
+@cli.command()
+def nightly(
+    day: Annotated[
+        str | None, typer.Option(help="Planning day, YYYY-MM-DD; default the latest.")
+    ] = None,
+    solution_limit: Annotated[int, typer.Option(help="Solver stop per area (reproducible).")] = 300,
+) -> None:
+    """Nightly batch: capacity released per area by re-allocation, and the month's audit."""
+    from datetime import date
+
+    from app.jobs.nightly import NightlyParams, run_nightly
+
+    try:
+        outcome = run_nightly(
+            get_settings(),
+            day=date.fromisoformat(day) if day else None,
+            params=NightlyParams(solution_limit=solution_limit),
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table("area", "visits", "travel h today", "proposed", "hours freed / week", "packages")
+    for row in outcome.capacity.itertuples():
+        table.add_row(
+            str(row.area),
+            f"{row.visits:,}",
+            f"{row.travel_hours_today:,.1f}",
+            f"{row.travel_hours_proposed:,.1f}",
+            f"{row.hours_freed_per_week:,.0f}",
+            f"{row.packages_absorbed:,}",
+        )
+    out = Console()
+    out.print(table)
+    out.print(f"Nightly report for {outcome.day}: {outcome.report_dir / 'nightly_report.html'}")
+
+
 @cli.command("db-upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest revision."""

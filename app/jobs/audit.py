@@ -59,6 +59,8 @@ def run_audit(
     out_dir: Path | None = None,
     provider_id: str | None = None,
     month: str | None = None,
+    generated_at: datetime | None = None,
+    report_title: str | None = None,
 ) -> AuditOutcome:
     """Reconcile the stored ECM visits and care notes and write every output."""
     period = month_bounds(month) if month else None
@@ -101,7 +103,8 @@ def run_audit(
         frames,
         out / "audit_report.html",
         run_id=run_id,
-        generated_at=datetime.now(),
+        generated_at=generated_at or datetime.now(),
         provider_names=provider_names,
+        title=report_title,
     )
     return AuditOutcome(run_id=run_id, result=result, report_path=report, csv_paths=csv_paths)

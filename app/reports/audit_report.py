@@ -68,6 +68,7 @@ def render_audit_report(
     top_flags: int = 100,
     top_reviews: int = 50,
     provider_names: Mapping[str, str] | None = None,
+    title: str | None = None,
 ) -> Path:
     """Write the HTML audit report (self-contained: charts inline, no external assets)."""
     pm, flags, reviews = frames["provider_month"], frames["audit_flag"], frames["review_priority"]
@@ -112,7 +113,7 @@ def render_audit_report(
             )
         )
     html = _templates.get_template("audit_report.html").render(
-        run_id=run_id,
+        title=title or f"ECM against care notes: audit run {run_id}",
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M"),
         headline=headline(pm, flags),
         charts=charts,

@@ -20,7 +20,8 @@ def _line(label: str, sol, wall_s: float) -> None:
         f"{label:<10} wall {wall_s:7.1f} s  served {t.visits:5d}  unserved {len(sol.unserved):5d}  "
         f"travel {t.travel_s / 3600:8.1f} h  miles {t.distance_m / 1609.344:9.0f}  "
         f"waiting {t.waiting_s / 3600:8.1f} h  util {t.utilisation:.3f}  "
-        f"sync violations {sol.sync_violations}  parts {sol.stats.parts}"
+        f"sync violations {sol.sync_violations}  parts {sol.stats.parts}  "
+        f"objective {sol.cost}  engines {sol.stats.engine} [{sol.stats.status}]"
     )
 
 
@@ -74,7 +75,8 @@ def main() -> None:
     print(
         f"travel gap short vs long: {gap:+.2f} % total, "
         f"{100 * (per_visit_short - per_visit_long) / max(1e-9, per_visit_long):+.2f} % per served visit "
-        f"(served {short.visits} vs {long.visits})"
+        f"(served {short.visits} vs {long.visits}); objective gap "
+        f"{100 * (results['short'].cost - results['long'].cost) / max(1, results['long'].cost):+.2f} %"
     )
 
 

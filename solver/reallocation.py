@@ -143,15 +143,22 @@ def reallocate(
     Calls that cannot be served whatever the others do (no skilled or eligible carer, a
     window shorter than the visit, a double-up only one carer can attend, a start-gap band
     the windows cannot meet, no carer able to reach it inside their shift) are reported
-    with that reason and kept out of the search. The rest go into an OR-Tools routing model
-    with optional-visit penalties, so a call that does not fit is reported as
-    ``NOT_SCHEDULED`` rather than failing the whole day. Days larger than
-    ``params.max_part_visits`` are cut into geographic parts solved in parallel; a call can
-    only move between carers of its part.
+    with that reason and kept out of the search. Days larger than ``params.max_part_visits``
+    are cut into geographic parts (recursive bisection on the travel matrix; carers shared
+    out in proportion to each part's calls) solved in parallel by ``params.workers``
+    processes and stitched. Each part goes to PyVRP when it can model it (no double-ups,
+    hard windows, no provider-change cap or carer-change penalty) and to an OR-Tools
+    routing model otherwise (double-ups as CP constraints on start times and vehicles,
+    a synchronisation-aware greedy as first solution when it places every call,
+    optional-visit penalties so a call
+    that does not fit is reported as ``NOT_SCHEDULED`` rather than failing the day). A last
+    pass inserts calls a part could not place into any round in the day that fits them.
+    The objective is the weighted sum in ``problem.objective`` (travel above waiting).
 
-    Same inputs and seed give the same answer when ``params.solution_limit`` stops the
-    search; with only a wall-clock limit the search may stop at a different point on a
-    busier machine, so answers can differ slightly between runs.
+    Same inputs and seed give the same answer when ``params.solution_limit`` stops each
+    part's search before its share of the time limit (OR-Tools solution limit, PyVRP
+    iteration limit, a bounded greedy); with only a wall-clock limit a busier machine stops
+    the search at a different point, so answers can differ slightly between runs.
 
     Parameters
     ----------
@@ -160,8 +167,10 @@ def reallocate(
     params
         Search budget, seed and decomposition; defaults to ``ReallocationParams()``.
     initial
-        Rounds to start from (one sequence per carer); defaults to today's rounds when
-        ``params.use_initial`` and the visits carry today's carers.
+        Rounds to start from (one sequence per carer); forces the OR-Tools engine, which
+        uses them when, after dropping calls they cannot keep on time, they still place
+        every call. Defaults to today's rounds when ``params.use_initial`` and the visits
+        carry today's carers (then used by OR-Tools parts only, on the same condition).
 
     Returns
     -------

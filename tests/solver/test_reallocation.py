@@ -165,10 +165,14 @@ def test_gender_preference_and_provider_boundary_honoured() -> None:
     assert sol.carer_of(2).tolist() == [1, 1]
 
 
-def test_same_seed_same_answer(one_street_two_carers: Problem) -> None:
-    """Two runs with the same seed and solution limit give identical solutions."""
+@pytest.mark.parametrize("fixture", ["one_street_two_carers", "double_up_on_street"])
+def test_same_seed_same_answer(fixture: str, request: pytest.FixtureRequest) -> None:
+    """Two runs with the same seed and solution limit give identical solutions (both engines)."""
+    problem = request.getfixturevalue(fixture)
     params = ReallocationParams(time_limit_s=3, workers=1, solution_limit=50, seed=3)
-    assert reallocate(one_street_two_carers, params) == reallocate(one_street_two_carers, params)
+    first, second = reallocate(problem, params), reallocate(problem, params)
+    assert first == second
+    assert first.stats.engine == ("pyvrp" if fixture == "one_street_two_carers" else "ortools")
 
 
 def test_provider_change_cap_zero_keeps_everyone_with_their_provider(
@@ -409,3 +413,20 @@ def test_capacity_limits_each_round(engine: str) -> None:
     assert_feasible(problem, sol)
     assert sol.is_complete
     assert [c.load_units for c in sol.costs] == [8, 8]
+
+
+def test_carer_change_penalty_keeps_todays_carer() -> None:
+    """With a continuity penalty, calls stay with today's carer when that costs no more travel."""
+    visits = tuple(Visit(loc, 8 * H, 12 * H, 1800, carer=1, provider=0) for loc in (1, 2, 3))
+    carers = (Carer(0, 0, 0, 7 * H, 14 * H), Carer(0, 0, 0, 7 * H, 14 * H))
+    problem = Problem(
+        visits=visits,
+        carers=carers,
+        travel_s=street_matrix(4),
+        policy=Policy(carer_change_penalty=100_000),
+    )
+    sol = reallocate(problem, ReallocationParams(time_limit_s=1, workers=1, use_initial=False))
+    assert_feasible(problem, sol)
+    assert sol.stats.engine == "ortools"
+    assert sol.carer_of(3).tolist() == [1, 1, 1]
+    assert sol.total.carer_changes == 0

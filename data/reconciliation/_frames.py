@@ -239,6 +239,58 @@ def _in_period(start_s: FloatArray, period: Period | None, pad_s: float) -> Bool
     return (start_s >= lo) & (start_s < hi)
 
 
+def _package_rate(
+    packages: pd.DataFrame,
+    user: IntArray,
+    users: pd.Index,
+    provider: IntArray,
+    providers: pd.Index,
+    planned_s: FloatArray,
+    need: BoolArray,
+) -> FloatArray:
+    """Rate of the package of the visit's service user and provider in force that day.
+
+    For visits whose call does not name a package: the package of the same person and provider
+    that started last on or before the planned start and has not ended (``merge_asof``).
+    """
+    needed = {"service_user_id", "provider_id", "start_date", "rate_gbp_per_hour"}
+    out = np.full(len(user), np.nan)
+    if not needed <= set(packages.columns):
+        return out
+    package_user = np.asarray(users.get_indexer(pd.Index(text_column(packages["service_user_id"]))))
+    package_provider = lookup(packages["provider_id"], providers)
+    n_providers = len(providers) + 1
+    start = seconds(packages["start_date"])
+    end = (
+        seconds(packages["end_date"]) + 86_400.0  # the end date is the last day
+        if "end_date" in packages.columns
+        else np.full(len(packages), np.nan)
+    )
+    usable = (package_user >= 0) & (package_provider >= 0) & ~np.isnan(start)
+    visit_ok = need & (user >= 0) & (provider >= 0) & ~np.isnan(planned_s)
+    if not usable.any() or not visit_ok.any():
+        return out
+    left = pd.DataFrame(
+        {
+            "t": planned_s[visit_ok].astype(np.int64),
+            "key": user[visit_ok] * n_providers + provider[visit_ok],
+            "row": np.flatnonzero(visit_ok),
+        }
+    ).sort_values("t", kind="stable")
+    right = pd.DataFrame(
+        {
+            "t": start[usable].astype(np.int64),
+            "key": package_user[usable] * n_providers + package_provider[usable],
+            "rate": _floats(packages["rate_gbp_per_hour"], len(packages))[usable],
+            "end": end[usable],
+        }
+    ).sort_values("t", kind="stable")
+    merged = pd.merge_asof(left, right, on="t", by="key", direction="backward")
+    in_force = ~(merged["end"].to_numpy() <= merged["t"].to_numpy())  # NaN end: still open
+    out[merged["row"].to_numpy()] = np.where(in_force, merged["rate"].to_numpy(), np.nan)
+    return out
+
+
 def prepare_visits(
     records: Mapping[str, pd.DataFrame], *, period: Period | None, pad_s: float
 ) -> Visits:
@@ -299,6 +351,12 @@ def prepare_visits(
             at_package = lookup(calls["package_id"], _index_of(packages, "package_id"))
             call_rate = _take(_floats(packages["rate_gbp_per_hour"], len(packages)), at_package)
             rate = _take(call_rate, at_call)
+    packages = records.get("package")
+    if packages is not None and len(packages) and np.isnan(rate).any():
+        by_package = _package_rate(
+            packages, user, users, provider, provider_ids, planned_s, np.isnan(rate)
+        )
+        rate = np.where(np.isnan(rate), by_package, rate)
     providers = records.get("provider")
     if providers is not None and len(providers) and "rate_gbp_per_hour" in providers.columns:
         at = _through(provider, _index_of(providers, "provider_id").get_indexer(provider_ids))

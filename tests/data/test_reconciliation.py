@@ -352,7 +352,7 @@ def test_billed_above_verified_beyond_five_minutes(billed: int, is_flagged: bool
 def test_missed_visit_billed_carries_only_billed_above_verified() -> None:
     """A missed visit that was billed is over-billed and nothing else; outcome stays missed."""
     rows = [
-        visit("missed", status="missed"),
+        visit("missed", su="su2", status="missed"),
         visit("cancelled", status="cancelled", billed_min=0, start=later(240)),
     ]
     result = reconcile(records(rows))
@@ -390,12 +390,27 @@ def test_money_uses_package_rate_via_call_else_provider_rate() -> None:
     assert flags.loc[("billed_above_verified", "via_call"), "amount_gbp"] == 7.5
 
 
+def test_visit_without_call_takes_the_package_in_force() -> None:
+    """Without a call id the rate is the person's package with that provider, if in force."""
+    rows = [
+        visit("in_force", su="su1"),
+        visit("before_package", su="su1", start=later(-24 * 60)),
+        visit("no_package", su="su2", start=later(300)),
+    ]
+    rate = reconcile(records(rows)).visit_outcome.set_index("visit_id")["rate_gbp_per_hour"]
+    assert rate.to_dict() == {
+        "in_force": PACKAGE_RATE_GBP_PER_HOUR,
+        "before_package": RATE_GBP_PER_HOUR,
+        "no_package": RATE_GBP_PER_HOUR,
+    }
+
+
 def test_provider_month_totals_variance_and_paying_on_actuals() -> None:
     """Per provider per month: sums of minutes and £, variance % of billed, pay on actuals."""
     rows = [
-        visit("v1", billed_min=30),
-        visit("v2", start=later(300), ecm_min=20, billed_min=30),
-        visit("v3", start=later(60 * 24 * 30), status="missed", billed_min=30),
+        visit("v1", su="su2", billed_min=30),  # su2 has no package: the provider's rate
+        visit("v2", su="su2", start=later(300), ecm_min=20, billed_min=30),
+        visit("v3", su="su2", start=later(60 * 24 * 30), status="missed", billed_min=30),
     ]
     table = reconcile(records(rows)).provider_month.set_index("month")
     october, november = table.loc["2026-10"], table.loc["2026-11"]

@@ -166,12 +166,17 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(step: str, url: str, argument: str, queue: mp.Queue) -> None:
     from data.ingestion import ingest_file
     from data.storage import create_engine_for, read_records
 
     engine = create_engine_for(url)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     if step == "ingest":
         result = ingest_file(engine, Path(argument))
         detail = f"{result.rows_inserted:,} rows"
@@ -179,6 +184,7 @@ def _child(step: str, url: str, argument: str, queue: mp.Queue) -> None:
         frame = read_records(engine, argument)
         detail = f"{len(frame):,} rows, {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MB frame"
     elapsed = time.perf_counter() - started
+    detail += f", client CPU {_cpu_s() - cpu:.1f} s, load {os.getloadavg()[0]:.1f}"
     engine.dispose()
     queue.put((elapsed, _peak_mb(), detail))
 

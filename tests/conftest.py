@@ -93,6 +93,24 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str
     _drop_pg_database(server_url, url)
 
 
+@pytest.fixture
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator:
+    """A factory: a brand-new empty database of the same kind as a given URL, dropped after."""
+    created: list[tuple[str, str]] = []
+
+    def make(like_url: str) -> str:
+        if like_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path / f'fresh{len(created)}.sqlite'}"
+        server_url = request.getfixturevalue("postgres_server_url")
+        url = _create_pg_database(server_url)
+        created.append((server_url, url))
+        return url
+
+    yield make
+    for server_url, url in created:
+        _drop_pg_database(server_url, url)
+
+
 _MIGRATED: set[str] = set()
 
 

@@ -5,6 +5,7 @@
 from data.storage import access as access
 from data.storage import jobs as jobs
 from data.storage._audit import latest_audit_run, read_audit_table, write_audit_run
+from data.storage._backup import backup_database, restore_database
 from data.storage._base import Base
 from data.storage._bulk import (
     ExistingImport,
@@ -68,6 +69,7 @@ __all__ = [
     "Provider",
     "ServiceUser",
     "StagedImport",
+    "backup_database",
     "create_engine_for",
     "current_revision",
     "database_digest",
@@ -81,6 +83,7 @@ __all__ = [
     "record_dtypes",
     "record_failed_import",
     "record_table",
+    "restore_database",
     "schema_differences",
     "staged_import",
     "table_digest",

@@ -238,3 +238,21 @@ def test_import_batch_repository_pages_newest_first(engine, load_kinds):
         assert repository.count(status="imported") == 2
         assert repository.by_sha256(results["provider"].sha256).id == results["provider"].batch_id
         assert repository.get(results["carer"].batch_id).rows_inserted == 2
+
+
+def test_backup_and_restore_drill(engine, database_url, load_kinds, fresh_database_url, tmp_path):
+    """RELIABILITY #12: a restored backup has the same row counts and digests as the original."""
+    from data.storage import backup_database, restore_database
+
+    load_kinds(engine)
+    write_audit_run(engine, _audit_frames(), {"month": "2026-10"})
+    original = database_digest(engine)
+    backup = backup_database(engine, tmp_path / "backup" / "carerounds.backup")
+    restored_url = fresh_database_url(database_url)
+    restore_database(restored_url, backup)
+    restored = create_engine_for(restored_url)
+    try:
+        assert database_digest(restored) == original
+        assert len(read_records(restored, "ecm_visit")) == 2
+    finally:
+        restored.dispose()

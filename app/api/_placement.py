@@ -1,18 +1,17 @@
 """Placement proposals for a broker: where a new package fits in an area's rounds on a day.
 
-Interim composition until ``solver.place_package`` lands: cheapest insertion into today's
-rounds (reconstructed from ECM by ``app.planning``), one call at a time, without moving
-anyone else's visit. Legs to and from the new home use the straight-line estimate of the
-audit settings; legs between existing stops use the planning day's matrix. The planning day
-of each (area, day) is built once and cached for ``CACHE_TTL_S``, so a broker's repeated
-questions cost milliseconds.
+Today's rounds are reconstructed from ECM by ``app.planning``; the new home is appended to
+the day's travel matrices and ``solver``'s vectorised placement index ranks, per provider,
+the cheapest feasible insertion of every call (double-ups on two carers arriving together)
+without moving anyone else's visit. The planning day of each (area, day) is built once and
+cached for ``CACHE_TTL_S``, so a broker's repeated questions cost milliseconds.
 """
 
 from __future__ import annotations
 
 import threading
 import time as clock
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -21,31 +20,31 @@ import numpy as np
 
 import solver
 from app.api.schemas import PlacementIn
-from app.settings import Settings
-from data.travel_estimate import straight_line_travel
+from solver.insertion import PlacementIndex
 
 CACHE_TTL_S = 300.0
+# Both carers of a double-up arrive within this many seconds of each other.
+DOUBLE_UP_TOLERANCE_S = 10 * 60
 _lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class _Day:
     planning: Any  # app.planning.PlanningDay
-    routes: tuple[solver.Route, ...]
+    today: solver.Solution
     provider_of_carer: np.ndarray
     built_at: float
 
 
-def _build_day(settings: Settings, area: str, day: date) -> _Day:
-    from app.jobs.reallocation import load_day_records
-    from app.planning import build_planning_day
+def _build_day(context: Any, area: str, day: date) -> _Day:
+    from app.planning import build_planning_day, read_planning_records
     from app.travel import matrices_for
 
-    records = load_day_records(settings, day)
-    planning = build_planning_day(records, day, matrices=matrices_for(settings), area=area)
+    records = read_planning_records(context.engine, day)
+    planning = build_planning_day(records, day, matrices=matrices_for(context.settings), area=area)
     today = solver.evaluate_rounds(planning.problem, planning.today)
     providers = np.array([c.provider for c in planning.problem.carers], dtype=np.int64)
-    return _Day(planning, today.routes, providers, clock.monotonic())
+    return _Day(planning, today, providers, clock.monotonic())
 
 
 def planning_day(context: Any, area: str, day: date) -> _Day:
@@ -55,7 +54,7 @@ def planning_day(context: Any, area: str, day: date) -> _Day:
         cached = context.cache.get(key)
         if cached is not None and clock.monotonic() - cached.built_at < CACHE_TTL_S:
             return cached  # type: ignore[no-any-return]
-    built = _build_day(context.settings, area, day)
+    built = _build_day(context, area, day)
     with _lock:
         context.cache[key] = built
     return built
@@ -69,75 +68,78 @@ def _clock(s: int) -> dtime:
     return (datetime.min + timedelta(seconds=int(s))).time()
 
 
+def _with_new_home(context: Any, day: _Day, lat: float, lon: float) -> tuple[Any, int]:
+    """The day's problem with the new home appended as the last location, and its index."""
+    from app.travel import matrices_for
+
+    planning = day.planning
+    all_lat = np.append(planning.location_lat, lat)
+    all_lon = np.append(planning.location_lon, lon)
+    travel_s, distance_m = matrices_for(context.settings)(all_lat, all_lon)
+    problem = replace(planning.problem, travel_s=travel_s, distance_m=distance_m)
+    return problem, len(all_lat) - 1
+
+
+def package_calls(body: PlacementIn, location: int, *, double_up_tolerance_s: int) -> list[Any]:
+    """The package's calls as solver visits; a double-up is two visits sharing a sync group."""
+    skills = frozenset(body.required_skills)
+    gender = body.carer_gender_preference if body.carer_gender_preference != "none" else None
+    visits = []
+    for c, call in enumerate(body.calls):
+        for _ in range(call.carers_required):
+            visits.append(
+                solver.Visit(
+                    location=location,
+                    window_start_s=_seconds(call.window_start),
+                    window_end_s=_seconds(call.window_end),
+                    duration_s=call.duration_min * 60,
+                    skills=skills,
+                    gender=gender,
+                    sync_group=c if call.carers_required == 2 else -1,
+                    sync_min_gap_s=-double_up_tolerance_s if call.carers_required == 2 else 0,
+                    sync_max_gap_s=double_up_tolerance_s if call.carers_required == 2 else 0,
+                )
+            )
+    return visits
+
+
 def placement_proposals(context: Any, body: PlacementIn) -> tuple[list[dict[str, Any]], list[str]]:
     """Ranked proposals (least added travel first) and, when there are none, why not."""
     day = planning_day(context, body.area, body.day)
     planning = day.planning
-    problem = planning.problem
-    audit = context.settings.audit
-    travel = straight_line_travel(
-        circuity=audit.travel_circuity, speed_m_per_s=audit.travel_speed_m_per_s
-    )
+    problem, home = _with_new_home(context, day, body.lat, body.lon)
+    visits = package_calls(body, home, double_up_tolerance_s=DOUBLE_UP_TOLERANCE_S)
+    call_of_visit = [c for c, call in enumerate(body.calls) for _ in range(call.carers_required)]
+    index = PlacementIndex(problem, day.today)
+    found = index.place(visits, solver.PlacementParams(top_k=body.top_k))
     lat, lon = planning.location_lat, planning.location_lon
-    new_to = np.rint(
-        travel(np.full(len(lat), body.lat), np.full(len(lon), body.lon), lat, lon)
-    ).astype(np.int64)
-    skills = frozenset(body.required_skills)
-    gender = body.carer_gender_preference if body.carer_gender_preference != "none" else None
-
-    # best[provider][call] = list of (added_s, carer, start_s) sorted, one per carer.
-    best: dict[int, dict[int, list[tuple[int, int, int]]]] = {}
-    for k, carer in enumerate(problem.carers):
-        if not skills <= carer.skills or (gender is not None and carer.gender != gender):
-            continue
-        matrix = problem.travel_s[carer.travel_mode]
-        route = day.routes[k]
-        stops = [problem.visits[i] for i in route.visits]
-        for c, call in enumerate(body.calls):
-            ws, we = _seconds(call.window_start), _seconds(call.window_end)
-            duration = call.duration_min * 60
-            choice = _best_insertion(route, stops, carer, matrix, new_to, ws, we, duration)
-            if choice is not None:
-                added, start = choice
-                best.setdefault(int(day.provider_of_carer[k]), {}).setdefault(c, []).append(
-                    (added, k, start)
-                )
-
-    proposals = []
-    for provider, per_call in best.items():
-        calls_out, total_added = [], 0
-        for c, call in enumerate(body.calls):
-            options = sorted(per_call.get(c, []))
-            if len(options) < call.carers_required:
-                break
-            chosen = options[: call.carers_required]
-            added = sum(o[0] for o in chosen)
-            start = max(o[2] for o in chosen)
-            total_added += added
-            calls_out.append(
-                {
-                    "call_index": c,
-                    "carer_ids": [planning.carer_ids[o[1]] for o in chosen],
-                    "start": _clock(start),
-                    "added_travel_min": round(added / 60, 1),
-                    "lateness_min": 0.0,
-                }
-            )
-        else:
-            first_carer = per_call[0][0][1] if per_call.get(0) else None
-            home = problem.carers[first_carer].start_location if first_carer is not None else None
-            proposals.append(
-                {
-                    "provider_id": planning.provider_ids[provider],
-                    "added_travel_min": round(total_added / 60, 1),
-                    "lateness_min": 0.0,
-                    "calls": calls_out,
-                    "carer_lat": float(lat[home]) if home is not None else None,
-                    "carer_lon": float(lon[home]) if home is not None else None,
-                }
-            )
-    proposals.sort(key=lambda p: (p["added_travel_min"], p["provider_id"]))
-    ranked = [{"rank": i + 1, **p} for i, p in enumerate(proposals[: body.top_k])]
+    ranked = []
+    for rank, placement in enumerate(found, start=1):
+        by_call: dict[int, list[Any]] = {}
+        for ins in placement.insertions:
+            by_call.setdefault(call_of_visit[ins.call], []).append(ins)
+        calls_out = [
+            {
+                "call_index": c,
+                "carer_ids": [planning.carer_ids[i.carer] for i in inserted],
+                "start": _clock(max(i.start_s for i in inserted)),
+                "added_travel_min": round(sum(i.added_travel_s for i in inserted) / 60, 1),
+                "lateness_min": round(max(i.lateness_s for i in inserted) / 60, 1),
+            }
+            for c, inserted in sorted(by_call.items())
+        ]
+        first = problem.carers[placement.insertions[0].carer].start_location
+        ranked.append(
+            {
+                "rank": rank,
+                "provider_id": planning.provider_ids[placement.provider],
+                "added_travel_min": round(placement.added_travel_s / 60, 1),
+                "lateness_min": round(placement.lateness_s / 60, 1),
+                "calls": calls_out,
+                "carer_lat": float(lat[first]),
+                "carer_lon": float(lon[first]),
+            }
+        )
     reasons = (
         []
         if ranked
@@ -147,38 +149,3 @@ def placement_proposals(context: Any, body: PlacementIn) -> tuple[list[dict[str,
         ]
     )
     return ranked, reasons
-
-
-def _best_insertion(
-    route: solver.Route,
-    stops: list[Any],
-    carer: Any,
-    matrix: np.ndarray,
-    new_to: np.ndarray,
-    ws: int,
-    we: int,
-    duration: int,
-) -> tuple[int, int] | None:
-    """(added travel s, start s) of the cheapest feasible position in one round, or None."""
-    best: tuple[int, int] | None = None
-    n = len(stops)
-    for pos in range(n + 1):
-        if pos == 0:
-            prev_loc, prev_end = carer.start_location, carer.shift_start_s
-        else:
-            prev_loc = stops[pos - 1].location
-            prev_end = route.start_s[pos - 1] + stops[pos - 1].duration_s
-        if pos == n:
-            next_loc, next_start = carer.end_location, carer.shift_end_s
-        else:
-            next_loc, next_start = stops[pos].location, route.start_s[pos]
-        if prev_end > we:
-            break
-        start = max(ws, prev_end + int(new_to[prev_loc]))
-        end = start + duration
-        if end > we or end + int(new_to[next_loc]) > next_start:
-            continue
-        added = int(new_to[prev_loc] + new_to[next_loc] - matrix[prev_loc, next_loc])
-        if best is None or added < best[0]:
-            best = (added, start)
-    return best

@@ -15,24 +15,15 @@ PLACEHOLDER_SECRET = "change-me"
 
 
 class AuditSettings(BaseModel):
-    """Audit tolerances; every default is DOMAIN.md's (see data.tolerances.AuditTolerances)."""
+    """Audit tolerances (defaults and sources in data.tolerances) and the travel estimate.
 
-    short_call_ratio: float = 0.85
-    short_call_min: float = 15.0
-    duration_mismatch_min: float = 10.0
-    note_match_window_min: float = 90.0
-    overlap_min: float = 5.0
-    travel_slack_min: float = 2.0
-    far_check_in_m: float = 500.0
-    billed_above_verified_min: float = 5.0
-    late_time_critical_min: float = 30.0
+    ``CAREROUNDS_AUDIT__TOLERANCES__SHORT_CALL_RATIO=0.8`` sets one tolerance.
+    """
+
+    tolerances: AuditTolerances = Field(default_factory=AuditTolerances)
     # Straight-line travel estimate until a road network is configured.
     travel_circuity: float = 1.3
     travel_speed_m_per_s: float = 13.4
-
-    def tolerances(self) -> AuditTolerances:
-        fields = AuditTolerances.__dataclass_fields__
-        return AuditTolerances(**{k: v for k, v in self.model_dump().items() if k in fields})
 
 
 class ApiSettings(BaseModel):

@@ -79,7 +79,7 @@ def run_audit(
         audit = settings.audit
         result = reconcile(
             records,
-            tolerances=audit.tolerances(),
+            tolerances=audit.tolerances,
             travel=straight_line_travel(
                 circuity=audit.travel_circuity, speed_m_per_s=audit.travel_speed_m_per_s
             ),

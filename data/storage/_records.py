@@ -177,6 +177,8 @@ def _read_postgresql(engine: Engine, sql: str, params: list[Any], schema: pa.Sch
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        # Sort a million rows in memory rather than in temporary files (default 4 MB).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         copy_sql = pgsql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(statement)
         with cursor.copy(copy_sql) as copy:
             for data in copy:

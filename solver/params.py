@@ -26,10 +26,11 @@ class ReallocationParams:
     use_initial
         Start from today's rounds (the visits' ``carer`` fields) when no ``initial`` is given.
     engine
-        ``ortools``, ``pyvrp`` or ``auto``: PyVRP for (parts of) days it can model (no
-        double-ups, hard windows, no provider-change cap or carer-change penalty), where
-        it finds markedly shorter rounds; OR-Tools otherwise. ``pyvrp`` falls back to
-        OR-Tools where PyVRP cannot model the part.
+        ``ortools``, ``pyvrp`` or ``auto``. ``auto``: PyVRP for a day solved whole that it
+        can model (no double-ups, hard windows, no provider-change cap or carer-change
+        penalty), where it finds markedly shorter rounds; OR-Tools for decomposed days
+        (PyVRP often finds no feasible part within a part's few seconds) and otherwise.
+        ``pyvrp`` uses PyVRP for every part it can model, OR-Tools for the rest.
     first_solution
         OR-Tools first solution strategy name, e.g. ``local_cheapest_insertion``,
         ``parallel_cheapest_insertion``, ``path_cheapest_arc``, ``savings``.
@@ -42,7 +43,7 @@ class ReallocationParams:
     seed: int = 0
     solution_limit: int | None = None
     workers: int = 2
-    max_part_visits: int = 400
+    max_part_visits: int = 200
     use_initial: bool = True
     metaheuristic: str = "guided_local_search"
     first_solution: str = "parallel_cheapest_insertion"

@@ -90,14 +90,13 @@ class PlacementParams:
     top_k
         Number of proposals returned.
     max_lateness_s
-        Lateness an insertion may add to any call (0 with hard windows).
-    same_provider_only
-        Only propose carers of the package's provider (when one is given).
+        Lateness the package's own calls may have (existing calls are never made later
+        than their windows or current starts). Restrict providers with ``place``'s
+        ``providers`` argument.
     """
 
     top_k: int = 5
     max_lateness_s: int = 0
-    same_provider_only: bool = False
 
     def __post_init__(self) -> None:
         if self.top_k < 1:

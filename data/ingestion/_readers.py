@@ -125,7 +125,7 @@ def _raise_encoding(
         head = before[line_start:].decode(encoding, errors="replace")
         text = whole.decode(encoding, errors="replace")
         field = _key_before(text, len(head), json_keys)
-        _raise_decoding(label, line + 1, field, before, encoding, exc)
+        _raise_decoding(label, line + 1, field, before, encoding, exc, what="JSON file")
     with path.open("rb") as handle:
         header = handle.readline().decode(encoding, errors="replace").lstrip("\ufeff")
     try:
@@ -136,11 +136,18 @@ def _raise_encoding(
     field = names[min(position, len(names) - 1)] if line > 1 and names else None
     if line > 1 and not any(n.strip() for n in names):
         line = 1  # with no header there is no column to name: the header row is the problem
-    _raise_decoding(label, line, field, before, encoding, exc)
+    _raise_decoding(label, line, field, before, encoding, exc, what="file")
 
 
 def _raise_decoding(
-    label: str, row: int, field: str | None, before: bytes, encoding: str, exc: Exception
+    label: str,
+    row: int,
+    field: str | None,
+    before: bytes,
+    encoding: str,
+    exc: Exception,
+    *,
+    what: str,
 ) -> None:
     bad = before[-1:]
     name = "UTF-8" if encoding.startswith("utf") else encoding
@@ -150,7 +157,7 @@ def _raise_decoding(
         else ""
     )
     raise IngestError(
-        f"The file is not valid {name} text (byte 0x{bad.hex()} cannot be decoded).{hint}",
+        f"The {what} is not valid {name} text (byte 0x{bad.hex()} cannot be decoded).{hint}",
         file=label,
         row=row,
         field=field,

@@ -259,6 +259,8 @@ class AuditVisitOutcome(_OfAuditRun, Base):
     """One ECM visit's audit outcome (AUDIT_OUTPUT_COLUMNS["visit_outcome"])."""
 
     __tablename__ = "audit_visit_outcomes"
+    # Reports and the API read one provider of one run at a time.
+    __table_args__ = (Index("ix_audit_visit_outcomes_run_provider", "audit_run_id", "provider_id"),)
 
     visit_id: Mapped[str] = mapped_column(String(64))
     provider_id: Mapped[str | None] = mapped_column(String(64))
@@ -283,6 +285,8 @@ class AuditFlag(_OfAuditRun, Base):
     """One flag with its evidence (AUDIT_OUTPUT_COLUMNS["audit_flag"]); never care-note text."""
 
     __tablename__ = "audit_flags"
+    # Reports and the API read one provider of one run at a time.
+    __table_args__ = (Index("ix_audit_flags_run_provider", "audit_run_id", "provider_id"),)
 
     flag_kind: Mapped[str] = mapped_column(String(40))
     record_kind: Mapped[str] = mapped_column(String(16))
@@ -301,6 +305,10 @@ class AuditProviderMonth(_OfAuditRun, Base):
     """One provider's month (AUDIT_OUTPUT_COLUMNS["provider_month"])."""
 
     __tablename__ = "audit_provider_months"
+    # Reports and the API read one provider of one run at a time.
+    __table_args__ = (
+        Index("ix_audit_provider_months_run_provider", "audit_run_id", "provider_id"),
+    )
 
     provider_id: Mapped[str] = mapped_column(String(64))
     month: Mapped[str] = mapped_column(String(7))
@@ -320,6 +328,10 @@ class AuditReviewPriority(_OfAuditRun, Base):
     """One service user's place in the reassessment queue (AUDIT_OUTPUT_COLUMNS["review_priority"])."""
 
     __tablename__ = "audit_review_priorities"
+    # Reports and the API read one provider of one run at a time.
+    __table_args__ = (
+        Index("ix_audit_review_priorities_run_provider", "audit_run_id", "provider_id"),
+    )
 
     rank: Mapped[int] = mapped_column(Integer)
     service_user_id: Mapped[str] = mapped_column(String(64))

@@ -185,16 +185,16 @@ def build_planning_day(
         )
 
     # Today's rounds in check-in order (planned start where there is no check-in).
-    order_key = visits["check_in"].fillna(visits["planned_start"])
-    today: list[tuple[int, ...]] = []
-    first_s = np.full(len(carer_ids), solver.HORIZON_S, dtype=np.int64)
-    last_s = np.zeros(len(carer_ids), dtype=np.int64)
-    for k, carer_id in enumerate(carer_ids):
-        mine = np.flatnonzero((visits["carer_id"] == carer_id).to_numpy())
-        mine = mine[np.argsort(order_key.iloc[mine].to_numpy(), kind="stable")]
-        today.append(tuple(int(i) for i in mine))
-        first_s[k] = window_start[mine].min()
-        last_s[k] = window_end[mine].max()
+    order_key = visits["check_in"].fillna(visits["planned_start"]).to_numpy()
+    carer_index = visits["carer_id"].map(carer_of).to_numpy(np.int64)
+    by_carer = np.lexsort((np.arange(len(visits)), order_key, carer_index))
+    bounds = np.searchsorted(carer_index[by_carer], np.arange(len(carer_ids) + 1))
+    today = [
+        tuple(int(i) for i in by_carer[bounds[k] : bounds[k + 1]]) for k in range(len(carer_ids))
+    ]
+    # Every carer here has at least one visit, so each slice is non-empty.
+    first_s = np.minimum.reduceat(window_start[by_carer], bounds[:-1])
+    last_s = np.maximum.reduceat(window_end[by_carer], bounds[:-1])
 
     n_homes = len(user_ids)
     shift_start = _seconds(day_carers["shift_start"])

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.settings import Settings, get_settings
+from app.settings import get_settings
 
 cli = typer.Typer(
     name="carerounds",
@@ -240,11 +240,6 @@ def worker() -> None:
 def main() -> None:
     """Entry point of the ``carerounds`` script."""
     cli()
-
-
-def settings_for_tests(**overrides: object) -> Settings:
-    """Settings built from explicit values (tests use this instead of the environment)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

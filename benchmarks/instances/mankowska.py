@@ -11,7 +11,6 @@ Travel and time share one unit (the distance matrix is the travel-time matrix).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from .bks import read_keyed_table
 from .errors import InstanceFormatError
 
 FloatArray = npt.NDArray[np.float64]
@@ -217,23 +217,17 @@ def read_mankowska_bks(path: Path | str) -> dict[str, MankowskaBestKnown]:
     InstanceFormatError
         When a column is missing or a value does not parse.
     """
-    path = Path(path)
-    table: dict[str, MankowskaBestKnown] = {}
-    with path.open(newline="") as handle:
-        for line_no, row in enumerate(csv.DictReader(handle), start=2):
-            try:
-                entry = MankowskaBestKnown(
-                    instance=row["instance"],
-                    file=row["file"],
-                    num_patients=int(row["n_patients"]),
-                    best_known_ub=float(row["best_known_ub"]),
-                    best_known_source=row["best_known_source"],
-                    is_proven_optimal=row["cplex_proven_optimal"] == "yes",
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InstanceFormatError(f"{path.name} line {line_no}: {exc}") from exc
-            table[entry.instance] = entry
-    return table
+    return read_keyed_table(
+        path,
+        lambda row: MankowskaBestKnown(
+            instance=row["instance"],
+            file=row["file"],
+            num_patients=int(row["n_patients"]),
+            best_known_ub=float(row["best_known_ub"]),
+            best_known_source=row["best_known_source"],
+            is_proven_optimal=row["cplex_proven_optimal"] == "yes",
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.api import _queries as q
 from app.api.deps import (
     AccessLogDep,
     AreaFilter,
@@ -39,6 +38,7 @@ from app.api.schemas import (
 from app.auth import NotPermitted, Permission, Principal
 from app.jobs.runner import enqueue
 from data.records import FlagKind
+from data.storage import reads as q
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], responses=ERROR_RESPONSES)
 

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.api import _queries as q
 from app.api._placement import placement_proposals
 from app.api.deps import (
     AccessLogDep,
@@ -38,6 +37,7 @@ from app.api.schemas import (
 )
 from app.auth import Permission, Principal
 from app.jobs.runner import enqueue
+from data.storage import reads as q
 from data.storage.jobs import JobRepository
 
 router = APIRouter(tags=["brokerage"], responses=ERROR_RESPONSES)

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.api import _queries as q
 from app.api.deps import AccessLogDep, AreaFilter, PageDep, ProviderFilter, SessionDep, require
 from app.api.schemas import (
     ERROR_RESPONSES,
@@ -19,6 +18,7 @@ from app.api.schemas import (
     ServiceUserProperties,
 )
 from app.auth import Permission, Principal
+from data.storage import reads as q
 
 router = APIRouter(prefix="/api/geo", tags=["geography"], responses=ERROR_RESPONSES)
 

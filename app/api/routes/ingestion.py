@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 
-from app.api import _queries as q
 from app.api.deps import PageDep, SessionDep, SettingsDep, require
 from app.api.errors import NotFound, PayloadTooLarge, Unavailable
 from app.api.schemas import ERROR_RESPONSES, ImportBatchOut, ImportOut, Page, RecordKindName
 from app.auth import Permission, Principal
 from data.storage import ImportBatch
+from data.storage import reads as q
 
 router = APIRouter(prefix="/api/imports", tags=["ingestion"], responses=ERROR_RESPONSES)
 

@@ -1,7 +1,7 @@
-"""Read queries the API needs on the records and audit tables, paginated in SQL.
+"""Read queries on the records and audit tables, for the API's routes, paginated in SQL.
 
-They belong beside the models in ``data.storage`` once its read repositories land; kept here
-meanwhile so the routes stay thin.
+Functions returning a ``Select`` leave paging to ``paged``; the others take the caller's
+Session. None of them commits; the request dependency does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from data.storage import (
+from data.storage._models import (
     AuditFlag,
     AuditProviderMonth,
     AuditReviewPriority,

@@ -99,7 +99,7 @@ class PlacementIndex:
             [],
             [],
         )
-        cap_slack, load_room = [], []
+        cap_slack, load_room, depart, is_last = [], [], [], []
         visits = problem.visits
         for route in solution.routes:
             c = carers[route.carer]
@@ -146,6 +146,8 @@ class PlacementIndex:
                 next_slack.append(int(slack[j]))
                 cap_slack.append(c.work_cap_s - span)
                 load_room.append(room)
+                depart.append(route.depart_s if n else c.shift_start_s)
+                is_last.append(j == n and n > 0)
         as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
         self.gap_carer = as_int(gap_carer)
         self.gap_pos = as_int(gap_pos)
@@ -156,6 +158,9 @@ class PlacementIndex:
         self.next_slack = as_int(next_slack)
         self.cap_slack = as_int(cap_slack)
         self.load_room = as_int(load_room)
+        self.gap_depart = as_int(depart)
+        self.gap_is_last = np.array(is_last, dtype=bool)
+        self.gap_work_cap = as_int([carers[k].work_cap_s for k in gap_carer])
         self.gap_mode = as_int([carers[k].travel_mode for k in gap_carer])
         self.gap_provider = self._carer_provider[self.gap_carer]
         self.base_travel = self._travel[self.gap_mode, self.prev_loc, self.next_loc]
@@ -190,7 +195,10 @@ class PlacementIndex:
         if call.gender:
             skilled &= self._carer_gender == call.gender
         ok = (start <= start_max) & skilled[self.gap_carer] & (self.next_slack >= 0)
-        ok &= added + call.duration_s <= self.cap_slack
+        # Working-hours cap. After the last call the round ends later by the wait for the
+        # window too; elsewhere the round grows by at most the added travel and the call.
+        ends_later = start + call.duration_s + back - self.gap_depart <= self.gap_work_cap
+        ok &= np.where(self.gap_is_last, ends_later, added + call.duration_s <= self.cap_slack)
         ok &= call.load_units <= self.load_room
         return {"ok": ok, "start": start, "start_max": start_max, "added": added}
 
@@ -320,14 +328,16 @@ class PlacementIndex:
         return (a, b) if ok and b - a <= band.sync_max_gap_s else None
 
     def _holds(self, calls: Sequence[Visit], placement: Placement, params: PlacementParams) -> bool:
-        """Re-time every round that takes more than one call exactly; all still on time?"""
+        """Re-time every round that takes a call exactly: still on time, in shift and in hours?
+
+        The round is timed as early as it can run; its least span is then from the latest
+        departure that still keeps that finish (a backward pass) to the return home.
+        """
         by_carer: dict[int, list[CallInsertion]] = {}
         for ins in placement.insertions:
             by_carer.setdefault(ins.carer, []).append(ins)
         problem, visits = self.problem, self.problem.visits
         for k, inserts in by_carer.items():
-            if len(inserts) < 2:
-                continue  # priced exactly already
             route = self.solution.routes[k]
             carer = problem.carers[k]
             travel = problem.travel_s[carer.travel_mode]
@@ -358,7 +368,16 @@ class PlacementIndex:
                 if start > hi:
                     return False
                 t, here = start + v.duration_s, v.location
-            if t + int(travel[here, carer.end_location]) > carer.shift_end_s:
+            back = t + int(travel[here, carer.end_location])
+            if back > carer.shift_end_s:
+                return False
+            # Latest start of each stop that still finishes by the earliest finish.
+            finish_by, there = back, carer.end_location
+            for v, _, hi in reversed(stops):
+                finish_by = min(hi, finish_by - int(travel[v.location, there]) - v.duration_s)
+                there = v.location
+            leave = finish_by - int(travel[carer.start_location, there])
+            if back - leave > carer.work_cap_s:
                 return False
         return True
 

@@ -104,6 +104,27 @@ def test_double_up_goes_to_two_carers_together() -> None:
         assert_holds(problem, rounds, calls, p)
 
 
+def test_working_hours_cap_counts_the_wait_for_a_late_call() -> None:
+    """A 3-hour carer with a 7am call is not offered a 1pm call: the wait would make the round
+    six hours long, though the added travel and the call itself fit in the cap."""
+    visits = (Visit(2, 7 * H, 8 * H, 1800),)
+    carers = (
+        Carer(0, 0, 0, 7 * H, 20 * H, max_work_s=3 * H),
+        Carer(1, 10, 10, 7 * H, 20 * H),
+    )
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(11))
+    rounds: list[list[int]] = [[0], []]
+    base = evaluate_rounds(problem, rounds)
+    late = Visit(3, 13 * H, 14 * H, 1800)
+    proposals = place_package(problem, base, [late], PlacementParams(top_k=5))
+    assert [i.carer for p in proposals for i in p.insertions] == [1]
+    early = Visit(3, 7 * H, 9 * H, 1800)  # the same call in the morning fits carer 0
+    proposals = place_package(problem, base, [early], PlacementParams(top_k=5))
+    assert proposals[0].insertions[0].carer == 0
+    bigger, new_rounds = apply(problem, rounds, [early], proposals[0])
+    assert evaluate_rounds(bigger, new_rounds).costs[0].span_s <= 3 * H
+
+
 def test_provider_filter_and_top_k() -> None:
     """Only the providers asked for are proposed, at most top_k of them."""
     problem, rounds = two_rounds_on_a_street()
@@ -132,7 +153,8 @@ def test_property_proposals_are_feasible(seed: int, n_calls: int, window: int) -
             visits.append(Visit(loc, ws, ws + 5400, 1800))
             rounds[k].append(len(visits) - 1)
             t = ws + 3600
-    carers = tuple(Carer(k % 2, 0, 0, 7 * H, 16 * H) for k in range(3))
+    caps = [int(rng.integers(2, 10)) * H for _ in range(3)]
+    carers = tuple(Carer(k % 2, 0, 0, 7 * H, 16 * H, max_work_s=caps[k]) for k in range(3))
     problem = Problem(
         visits=tuple(visits), carers=carers, travel_s=street_matrix(n_loc, step_s=240)
     )
@@ -144,3 +166,7 @@ def test_property_proposals_are_feasible(seed: int, n_calls: int, window: int) -
     for p in PlacementIndex(problem, base).place(calls, PlacementParams(top_k=3)):
         assert len(p.insertions) == n_calls
         assert_holds(problem, rounds, calls, p)
+        bigger, new_rounds = apply(problem, rounds, calls, p)
+        least = evaluate_rounds(bigger, new_rounds)  # as early as it runs, leaving late
+        for ins in p.insertions:
+            assert least.costs[ins.carer].span_s <= caps[ins.carer]

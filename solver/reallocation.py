@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 
 import numpy as np
@@ -15,16 +16,21 @@ from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
 from solver._repair import repair
 from solver.baseline import evaluate_rounds, today_rounds
-from solver.errors import InvalidRoundsError
+from solver.errors import EngineError, InvalidRoundsError
 from solver.params import ReallocationParams
 from solver.problem import BoolArray, Policy, Problem
 from solver.solution import Solution, SolveStats, Unserved, UnservedReason
 
+logger = logging.getLogger(__name__)
+
 _ENGINE_OF_STATUS = {"pyvrp": "pyvrp"}
 
-# Share of the budget kept back for pre-checks, model building and stitching.
+# Share of the budget kept back for stitching and the cross-part repair of a decomposed day.
 _OVERHEAD_SHARE = 0.1
 _ORTOOLS_WEIGHT = 2.0
+# A part's time outside its search limit (model building, pickling) before any is measured.
+_FIRST_OVERHEAD_S = 0.5
+_MIN_PART_S = 0.1
 
 
 def _subproblem(problem: Problem, part: Part) -> Problem:
@@ -116,6 +122,91 @@ def _solve_part(
     )
 
 
+_Job = tuple[Problem, BoolArray, ReallocationParams, float, list[list[int]] | None, int | None]
+
+
+def _run_parts(
+    jobs: list[_Job], weight: np.ndarray, *, lanes: int, deadline: float
+) -> list[_ortools_engine.EngineResult]:
+    """Solve every part so that the last one finishes by ``deadline`` (``perf_counter``).
+
+    Parts start heaviest first. Each part's search limit is set when it starts: its weight's
+    share of the lane time left to the deadline (lanes still busy count until their part's
+    expected end), less the time a part spends outside its search (model building,
+    pickling, process start), measured on the parts already done. So time lost to a loaded
+    machine or a slow model is taken from the parts still to run, not added at the end.
+    """
+    n = len(jobs)
+    order = sorted(range(n), key=lambda j: (-float(weight[j]), j))
+    results: list[_ortools_engine.EngineResult | None] = [None] * n
+    overhead = min(_FIRST_OVERHEAD_S, 0.05 * max(0.0, deadline - time.perf_counter()))
+    left = float(weight.sum())
+    remaining = n
+
+    def limit_for(j: int, busy_until: Sequence[float]) -> float:
+        now = time.perf_counter()
+        lane_time = max(0.0, deadline - now) + sum(
+            max(0.0, deadline - max(now, b)) for b in busy_until
+        )
+        usable = lane_time - overhead * remaining
+        return max(_MIN_PART_S, usable * float(weight[j]) / max(left, 1e-9))
+
+    def observe(started: float, limit: float) -> None:
+        nonlocal overhead
+        seen = max(0.0, time.perf_counter() - started - limit)
+        overhead = max(seen, 0.5 * (overhead + seen))
+
+    if lanes <= 1:
+        for j in order:
+            limit = limit_for(j, ())
+            left -= float(weight[j])
+            remaining -= 1
+            started = time.perf_counter()
+            results[j] = _solve_part_or_nothing((*jobs[j][:3], limit, *jobs[j][4:]))
+            observe(started, limit)
+        return [r for r in results if r is not None]
+
+    with ProcessPoolExecutor(max_workers=lanes) as pool:
+        running: dict[Future[_ortools_engine.EngineResult], tuple[int, float, float]] = {}
+        queue = list(order)
+        while queue or running:
+            while queue and len(running) < lanes:
+                j = queue.pop(0)
+                busy = [s + lim + overhead for _, s, lim in running.values()]
+                limit = limit_for(j, busy)
+                left -= float(weight[j])
+                remaining -= 1
+                job = (*jobs[j][:3], limit, *jobs[j][4:])
+                running[pool.submit(_solve_part_or_nothing, job)] = (j, time.perf_counter(), limit)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: running[f][0]):
+                j, started, limit = running.pop(future)
+                results[j] = future.result()
+                observe(started, limit)
+    return [r for r in results if r is not None]
+
+
+def _solve_part_or_nothing(job: _Job) -> _ortools_engine.EngineResult:
+    """``_solve_part``, with a part that finds no first solution in time left unplaced.
+
+    The cross-part repair then offers its calls to every round of the day, and what still
+    does not fit is reported ``NOT_SCHEDULED``, instead of the whole day failing.
+    """
+    started = time.perf_counter()
+    try:
+        return _solve_part(job)
+    except EngineError as exc:
+        problem = job[0]
+        logger.warning("part of %d visits left unplaced: %s", problem.num_visits, exc)
+        return _ortools_engine.EngineResult(
+            tuple(() for _ in problem.carers),
+            {},
+            tuple(c.shift_start_s for c in problem.carers),
+            "failed",
+            time.perf_counter() - started,
+        )
+
+
 def _check_initial(problem: Problem, initial: Sequence[Sequence[int]]) -> list[list[int]]:
     if len(initial) != problem.num_carers:
         raise InvalidRoundsError(
@@ -187,6 +278,7 @@ def reallocate(
     if initial is not None and params.engine == "auto":
         params = replace(params, engine="ortools")  # only OR-Tools takes a warm start
     t0 = time.perf_counter()
+    deadline = t0 + params.time_limit_s
     reasons, feasible = precheck(problem)
     if initial is not None:
         start_rounds: list[list[int]] | None = _check_initial(problem, initial)
@@ -206,8 +298,6 @@ def reallocate(
         [v.service_user if v.service_user >= 0 else -1 - i for i, v in enumerate(problem.visits)]
     )
     n_users = max(1, np.unique(users).size)
-    budget = params.time_limit_s * (1 - _OVERHEAD_SHARE) - (time.perf_counter() - t0)
-    budget = max(budget, 0.1)
     lanes = min(params.workers, len(parts))
     subs = []
     for part in parts:
@@ -224,25 +314,33 @@ def reallocate(
             for part, sub, part_cap in subs
         ]
     )
-    weight = weight / max(weight.sum(), 1e-9)
     jobs = []
-    for (part, sub, part_cap), share in zip(subs, weight, strict=True):
+    for part, sub, part_cap in subs:
         sub_feasible = feasible[np.ix_(part.visits, part.carers)]
         local_of = {int(i): j for j, i in enumerate(part.visits)}
         init = None
         if start_rounds is not None:
             init = [[local_of[i] for i in start_rounds[k] if i in local_of] for k in part.carers]
-        limit = max(0.1, budget * lanes * float(share))
-        jobs.append((sub, sub_feasible, params, limit, init, part_cap))
-
-    if lanes > 1:
-        # Longest parts first, so the two lanes finish together.
-        order = sorted(range(len(jobs)), key=lambda j: -jobs[j][3])
-        with ProcessPoolExecutor(max_workers=lanes) as pool:
-            done = list(pool.map(_solve_part, [jobs[j] for j in order]))
-        results = [done[order.index(j)] for j in range(len(jobs))]
-    else:
-        results = [_solve_part(job) for job in jobs]
+        jobs.append((sub, sub_feasible, params, 0.0, init, part_cap))
+    # Stitching and the cross-part repair run after the parts; keep their time back.
+    reserve = _OVERHEAD_SHARE * params.time_limit_s if len(parts) > 1 else 0.0
+    logger.debug(
+        "pre-check, %d parts and their models' inputs: %.1f s", len(parts), time.perf_counter() - t0
+    )
+    results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline - reserve)
+    logger.debug("parts solved at %.1f s", time.perf_counter() - t0)
+    for j, (part, result) in enumerate(zip(parts, results, strict=True)):
+        placed = sum(map(len, result.rounds))
+        logger.debug(
+            "part %d: %d visits, %d carers, %d placed (%d modelled), %s, %.1f s",
+            j,
+            part.visits.size,
+            part.carers.size,
+            placed,
+            int(jobs[j][1].any(axis=1).sum()),
+            result.status,
+            result.wall_s,
+        )
 
     m = problem.num_carers
     rounds: list[tuple[int, ...]] = [() for _ in range(m)]
@@ -282,13 +380,14 @@ def reallocate(
     solution = evaluate_rounds(
         problem, rounds, start_s=start_s, depart_s=depart_s, unserved=unserved, stats=stats
     )
+    logger.debug(
+        "stitched at %.1f s: %d unserved", time.perf_counter() - t0, len(solution.unserved)
+    )
     prechecked = {u.visit for u in unserved if u.reason != UnservedReason.PARTNER_UNSERVED}
     if cap is None and any(u.visit not in prechecked for u in solution.unserved):
         # Parts only see their own carers; a cheap cross-part pass picks up the rest.
         before = len(solution.unserved)
-        new_rounds, new_starts, new_departs = repair(
-            problem, solution, feasible, deadline=t0 + params.time_limit_s
-        )
+        new_rounds, new_starts, new_departs = repair(problem, solution, feasible, deadline=deadline)
         solution = evaluate_rounds(
             problem,
             new_rounds,
@@ -298,5 +397,6 @@ def reallocate(
             stats=stats,
         )
         added = before - len(solution.unserved)
+        logger.debug("repair placed %d calls, done at %.1f s", added, time.perf_counter() - t0)
         stats = replace(stats, status=f"{stats.status},repair+{added}")
     return replace(solution, stats=replace(stats, wall_s=time.perf_counter() - t0))

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from solver import _ortools_engine
-from solver._decompose import Part, decompose
+from solver._decompose import Part, decompose, regroup
 from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
 from solver._repair import repair
@@ -31,6 +31,9 @@ _ORTOOLS_WEIGHT = 2.0
 # A part's time outside its search limit (model building, pickling) before any is measured.
 _FIRST_OVERHEAD_S = 0.5
 _MIN_PART_S = 0.1
+# Share of a decomposed day's search time given to re-solving regions across part
+# boundaries from the stitched rounds.
+_IMPROVE_SHARE = 0.0
 
 
 def _subproblem(problem: Problem, part: Part) -> Problem:
@@ -145,7 +148,8 @@ def _run_parts(
 
     def limit_for(j: int, busy_until: Sequence[float]) -> float:
         now = time.perf_counter()
-        lane_time = max(0.0, deadline - now) + sum(
+        idle = max(1, lanes - len(busy_until))
+        lane_time = idle * max(0.0, deadline - now) + sum(
             max(0.0, deadline - max(now, b)) for b in busy_until
         )
         usable = lane_time - overhead * remaining
@@ -205,6 +209,85 @@ def _solve_part_or_nothing(job: _Job) -> _ortools_engine.EngineResult:
             "failed",
             time.perf_counter() - started,
         )
+
+
+def _improve(
+    problem: Problem,
+    rounds: list[tuple[int, ...]],
+    start_s: dict[int, int],
+    depart_s: list[int],
+    feasible: BoolArray,
+    params: ReallocationParams,
+    *,
+    lanes: int,
+    deadline: float,
+) -> int:
+    """Re-solve regions cut across the first parts' boundaries, from the stitched rounds.
+
+    Each region (carers whose rounds lie near each other, see ``regroup``) starts from its
+    current rounds, which place every call it holds, so the part's search starts warm; its
+    answer replaces the region's rounds (in place) only when it costs less. Returns how
+    many regions improved.
+    """
+    placed = np.zeros(problem.num_visits, dtype=bool)
+    for r in rounds:
+        placed[list(r)] = True
+    pending = np.flatnonzero(~placed & feasible.any(axis=1)).tolist()
+    regions = regroup(
+        problem,
+        rounds,
+        max_part_visits=params.max_part_visits,
+        seed=params.seed + 1,
+        pending=pending,
+        feasible=feasible,
+    )
+    if len(regions) < 2 or time.perf_counter() >= deadline:
+        return 0
+    jobs: list[_Job] = []
+    subs = []
+    for region in regions:
+        sub = _subproblem(problem, region)
+        local_of = {int(i): j for j, i in enumerate(region.visits)}
+        init = [[local_of[i] for i in rounds[k]] for k in region.carers.tolist()]
+        jobs.append((sub, feasible[np.ix_(region.visits, region.carers)], params, 0.0, init, None))
+        subs.append((sub, init))
+    weight = np.array([r.visits.size + r.carers.size for r in regions], dtype=np.float64)
+    results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline)
+    better = 0
+    for region, (sub, init), result in zip(regions, subs, results, strict=True):
+        if result.status == "failed":
+            continue
+        old = evaluate_rounds(sub, init).cost
+        new = evaluate_rounds(
+            sub, result.rounds, start_s=result.start_s, depart_s=result.depart_s
+        ).cost
+        if new >= old:
+            continue
+        better += 1
+        for j, k in enumerate(region.carers):
+            rounds[k] = tuple(int(region.visits[i]) for i in result.rounds[j])
+            depart_s[k] = result.depart_s[j]
+        for i, t in result.start_s.items():
+            start_s[int(region.visits[i])] = t
+    return better
+
+
+def _drop_orphans(problem: Problem, rounds: list[tuple[int, ...]]) -> list[Unserved]:
+    """Take out (in place) double-up halves whose other half is in no round."""
+    carer_of = np.full(problem.num_visits, -1, dtype=np.int64)
+    for k, r in enumerate(rounds):
+        carer_of[list(r)] = k
+    out: list[Unserved] = []
+    for a, b in problem.sync_pairs:
+        a, b = int(a), int(b)
+        if (carer_of[a] < 0) != (carer_of[b] < 0):
+            placed, missing = (a, b) if carer_of[a] >= 0 else (b, a)
+            out.append(
+                Unserved(placed, UnservedReason.PARTNER_UNSERVED, f"other half is visit {missing}")
+            )
+            k = int(carer_of[placed])
+            rounds[k] = tuple(i for i in rounds[k] if i != placed)
+    return out
 
 
 def _check_initial(problem: Problem, initial: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -327,7 +410,11 @@ def reallocate(
     logger.debug(
         "pre-check, %d parts and their models' inputs: %.1f s", len(parts), time.perf_counter() - t0
     )
-    results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline - reserve)
+    improve = len(parts) > 1 and cap is None and _IMPROVE_SHARE > 0
+    first_deadline = deadline - reserve
+    if improve:
+        first_deadline = t0 + (first_deadline - t0) * (1 - _IMPROVE_SHARE)
+    results = _run_parts(jobs, weight, lanes=lanes, deadline=first_deadline)
     logger.debug("parts solved at %.1f s", time.perf_counter() - t0)
     for j, (part, result) in enumerate(zip(parts, results, strict=True)):
         placed = sum(map(len, result.rounds))
@@ -355,22 +442,26 @@ def reallocate(
         for i, s in result.start_s.items():
             start_s[int(part.visits[i])] = s
 
-    # A double-up with only one half placed is no double-up: take the half back out.
-    carer_of = np.full(problem.num_visits, -1, dtype=np.int64)
-    for k, r in enumerate(rounds):
-        carer_of[list(r)] = k
+    orphans = _drop_orphans(problem, rounds)
+    if improve:
+        logger.debug("first pass stitched at %.1f s", time.perf_counter() - t0)
+        improved = _improve(
+            problem,
+            rounds,
+            start_s,
+            depart_s,
+            feasible,
+            params,
+            lanes=lanes,
+            deadline=deadline - reserve,
+        )
+        statuses.append(f"improved{improved}")
+        logger.debug(
+            "improvement pass: %d regions better, at %.1f s", improved, time.perf_counter() - t0
+        )
     unserved: list[Unserved] = [r for r in reasons if r is not None]
-    orphans: set[int] = set()
-    for a, b in problem.sync_pairs:
-        a, b = int(a), int(b)
-        if (carer_of[a] < 0) != (carer_of[b] < 0):
-            placed, missing = (a, b) if carer_of[a] >= 0 else (b, a)
-            orphans.add(placed)
-            unserved.append(
-                Unserved(placed, UnservedReason.PARTNER_UNSERVED, f"other half is visit {missing}")
-            )
-    if orphans:
-        rounds = [tuple(i for i in r if i not in orphans) for r in rounds]
+    orphans += _drop_orphans(problem, rounds)
+    unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]
     stats = SolveStats(
         wall_s=time.perf_counter() - t0,
         parts=len(parts),

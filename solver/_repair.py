@@ -24,9 +24,9 @@ from solver.problem import BoolArray, IntArray, Problem
 from solver.solution import Solution
 
 # Candidate gaps re-timed exactly per left-out call and pass (cheapest first).
-_CANDIDATES = 8
+_CANDIDATES = 12
 # Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time).
-_EJECT_ROUNDS = 12
+_EJECT_ROUNDS = 40
 
 _Timed = tuple[list[int], int]
 
@@ -210,7 +210,8 @@ def repair(
     ``feasible`` (visit × carer) carries skills, gender, provider rights and shift reach;
     the provider-change cap is not re-checked here, so callers with a cap skip repair.
     Every changed round is re-timed exactly (windows, shift end, working-hours cap,
-    double-up partners' starts unchanged), so repair never makes a round infeasible.
+    double-up partners' starts unchanged), so repair never makes a round infeasible. A
+    pass starts only if its fixed steps (as long as the last pass's) end by ``deadline``.
     """
     rounds = [list(r.visits) for r in solution.routes]
     start_s = {i: s for r in solution.routes for i, s in zip(r.visits, r.start_s, strict=True)}
@@ -219,10 +220,13 @@ def repair(
     latest = latest_starts(problem)
     pending = {u.visit for u in solution.unserved if feasible[u.visit].any()}
     current = solution
+    fixed_s = 0.0  # time of the pass's steps that cannot stop half-way (index, costing)
     for _ in range(max_passes):
-        if not pending or time.perf_counter() > deadline:
+        if not pending or time.perf_counter() + fixed_s > deadline:
             break
+        started = time.perf_counter()
         index = PlacementIndex(problem, current)
+        fixed_s = time.perf_counter() - started
         # (added travel, calls, [(carer, new round, (starts, departure))])
         offers: list[tuple[int, tuple[int, ...], list[tuple[int, list[int], _Timed]]]] = []
         for i in sorted(pending):
@@ -273,7 +277,9 @@ def repair(
             problem, index, rounds, start_s, depart_s, pending, feasible, latest, deadline
         ):
             break
+        started = time.perf_counter()
         current = evaluate_rounds(problem, rounds, start_s=start_s, depart_s=depart_s)
+        fixed_s += time.perf_counter() - started
         # Keep the stored starts in step with the re-timed rounds.
         start_s = {i: s for r in current.routes for i, s in zip(r.visits, r.start_s, strict=True)}
         depart_s = [r.depart_s for r in current.routes]

@@ -323,20 +323,27 @@ def reallocate(
     the windows cannot meet, no carer able to reach it inside their shift) are reported
     with that reason and kept out of the search. Days larger than ``params.max_part_visits``
     are cut into geographic parts (recursive bisection on the travel matrix; carers shared
-    out in proportion to each part's calls) solved in parallel by ``params.workers``
+    out so each part gets carer hours per time band and skill in proportion to its calls'
+    hours, net of the carers' drive to the part) solved in parallel by ``params.workers``
     processes and stitched. Each part goes to PyVRP when it can model it (no double-ups,
     hard windows, no provider-change cap or carer-change penalty) and to an OR-Tools
     routing model otherwise (double-ups as CP constraints on start times and vehicles,
     a synchronisation-aware greedy as first solution when it places every call,
-    optional-visit penalties so a call
-    that does not fit is reported as ``NOT_SCHEDULED`` rather than failing the day). A last
-    pass inserts calls a part could not place into any round in the day that fits them.
+    optional-visit penalties so a call that does not fit is reported as ``NOT_SCHEDULED``
+    rather than failing the day; a part that finds no first solution in time is left to
+    the repair). A last pass inserts calls a part could not place into any round in the
+    day that fits them, or makes room by moving one call of a round to another round.
     The objective is the weighted sum in ``problem.objective`` (travel above waiting).
 
-    Same inputs and seed give the same answer when ``params.solution_limit`` stops each
-    part's search before its share of the time limit (OR-Tools solution limit, PyVRP
-    iteration limit, a bounded greedy); with only a wall-clock limit a busier machine stops
-    the search at a different point, so answers can differ slightly between runs.
+    ``params.time_limit_s`` is a deadline for the whole call: each part's search limit is
+    set when the part starts, from the time left and the overhead measured on the parts
+    before it, and the repair stops in time for the final costing.
+
+    Same inputs and seed give the same answer, on one worker or several, when
+    ``params.solution_limit`` stops each part's search before its share of the time limit
+    (OR-Tools solution limit, PyVRP iteration limit, a bounded greedy) and the repair
+    finishes before the deadline; with only a wall-clock limit a busier machine stops the
+    search at a different point, so answers can differ slightly between runs.
 
     Parameters
     ----------

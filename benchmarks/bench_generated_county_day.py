@@ -13,6 +13,7 @@ every call served or reported with a reason; double-ups together.
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from collections import Counter
 from datetime import timedelta
@@ -24,11 +25,18 @@ from app.travel import matrices_for
 from data.synthetic import SyntheticConfig, generate
 
 
-def line(label: str, sol: solver.Solution, wall_s: float) -> None:
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the part workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def line(label: str, sol: solver.Solution, wall_s: float, cpu: float = 0.0) -> None:
     t = sol.total
     reasons = Counter(str(u.reason) for u in sol.unserved)
     print(
-        f"{label:<8} wall {wall_s:7.1f} s  served {t.visits:5d}  unserved {len(sol.unserved):4d} "
+        f"{label:<8} wall {wall_s:7.1f} s  cpu {cpu:7.1f} s  served {t.visits:5d}  unserved {len(sol.unserved):4d} "
         f"{dict(reasons) if reasons else ''}  travel {t.travel_s / 3600:7.1f} h  "
         f"miles {t.distance_m / 1609.344:7.0f}  waiting {t.waiting_s / 3600:7.1f} h  "
         f"late {t.lateness_s / 3600:6.1f} h (max {t.max_lateness_s / 60:5.0f} min)  "
@@ -77,9 +85,9 @@ def main() -> None:
         params = solver.ReallocationParams(
             time_limit_s=budget, seed=args.seed, workers=args.workers
         )
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         sol = solver.reallocate(p, params, initial=planning.today)
-        line(label, sol, time.perf_counter() - t0)
+        line(label, sol, time.perf_counter() - t0, cpu_s() - c0)
         results[label] = sol
     if "long" in results:
         short, long_ = results["short"].total.travel_s, results["long"].total.travel_s

@@ -3,17 +3,21 @@
 Recursive bisection on the travel matrix: pick two far-apart locations, order the
 homes by how much nearer they are to one than the other, cut at the visit-count median.
 Visits at one location, and the two halves of a double-up, always stay together. Carers
-are shared out in proportion to each part's visits, nearest first, with a carer's current
+are shared out so that each part gets carer hours in every time band and skill in
+proportion to the hours its calls need there, nearest carers first, with a carer's current
 part preferred (so capacity follows demand).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from solver.problem import IntArray, Problem
+
+_BAND_S = 3 * 3600  # time bands the carers are shared out by
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,114 @@ def _units(problem: Problem) -> tuple[IntArray, IntArray]:
     roots = np.array([find(int(x)) for x in loc], dtype=np.int64)
     unit_locs, unit_of_visit = np.unique(roots, return_inverse=True)
     return unit_of_visit.astype(np.int64), unit_locs.astype(np.int64)
+
+
+def _bands(problem: Problem, commute: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Work each visit asks for and each carer offers each part, per time band and skill.
+
+    Columns: the day's hours in ``_BAND_S`` bands, then one column per skill and one per
+    requested gender. A call asks for its duration plus the drive from its nearest
+    neighbour, in the band its window opens in (and in each skill/gender column it needs).
+    A carer offers a part (``commute``: one-way seconds, carer × part) the overlap of each
+    band with their shift less the drive there and back, scaled down to their working-hours
+    cap less both drives, and that whole day to each skill/gender column they have.
+
+    Returns ``ask`` (visit × column), ``offer`` (carer × part × column) and the number of
+    skill/gender columns (which come last).
+    """
+    visits, carers = problem.visits, problem.carers
+    dur = np.array([v.duration_s for v in visits], dtype=np.float64)
+    # A call also costs the drive to it: rural parts need more carer hours per call hour.
+    locs = np.unique([v.location for v in visits])
+    if locs.size > 1:
+        near = problem.travel_s[0][np.ix_(locs, locs)].astype(np.float64)
+        np.fill_diagonal(near, np.inf)
+        drive = dict(zip(locs.tolist(), near.min(axis=1).tolist(), strict=True))
+        dur = dur + np.array([drive[v.location] for v in visits])
+    opens = np.array([v.window_start_s for v in visits], dtype=np.int64)
+    s0 = np.array([c.shift_start_s for c in carers], dtype=np.float64)[:, None]
+    s1 = np.array([c.shift_end_s for c in carers], dtype=np.float64)[:, None]
+    cap = np.array([c.work_cap_s for c in carers], dtype=np.float64)[:, None]
+    edges = np.arange(0, max(int(opens.max(initial=0)), int(s1.max(initial=0))) + _BAND_S, _BAND_S)
+    n_bands = edges.size
+    band = np.minimum(opens // _BAND_S, n_bands - 1)
+    ask = np.zeros((len(visits), n_bands))
+    ask[np.arange(len(visits)), band] = dur
+    lo, hi = edges[None, None, :], edges[None, None, :] + _BAND_S
+    first, last = (s0 + commute)[..., None], (s1 - commute)[..., None]
+    offer = np.clip(np.minimum(last, hi) - np.maximum(first, lo), 0, None)
+    work = np.clip(cap - 2 * commute, 0, None)
+    offer *= np.minimum(1.0, work / np.maximum(offer.sum(axis=2), 1.0))[..., None]
+    day = offer.sum(axis=2)
+    extra_ask, extra_offer = [], []
+    for skill in sorted({s for v in visits for s in v.skills}):
+        extra_ask.append(
+            [d if skill in v.skills else 0.0 for v, d in zip(visits, dur, strict=True)]
+        )
+        extra_offer.append(day * np.array([skill in c.skills for c in carers])[:, None])
+    for gender in sorted({v.gender for v in visits if v.gender}):
+        extra_ask.append(
+            [d if v.gender == gender else 0.0 for v, d in zip(visits, dur, strict=True)]
+        )
+        extra_offer.append(day * np.array([c.gender == gender for c in carers])[:, None])
+    if extra_ask:  # skills and genders come last
+        ask = np.column_stack([ask, *(np.array(x) for x in extra_ask)])
+        offer = np.concatenate([offer, np.stack(extra_offer, axis=2)], axis=2)
+    return ask, offer, len(extra_ask)
+
+
+def share_carers(
+    problem: Problem, part_of_visit: IntArray, n_parts: int, gap: np.ndarray, commute: np.ndarray
+) -> IntArray:
+    """Part of each carer: capacity follows demand per time band and skill, nearest first.
+
+    Each part is owed carer hours in every band (and skill) in proportion to the hours its
+    calls need there. Repeatedly the part furthest below what it is owed in some time band
+    takes the nearest unassigned carer (smallest ``gap``) who offers it hours in that band,
+    a carer without a skill the part is short of counting as further away. A carer's hours
+    count net of the drive to the part and back (``commute``), so a town whose carers
+    live an hour away gets more of them. Sharing carers by call counts instead left parts
+    with evening calls and morning carers, or with carers who spent the morning peak
+    driving in: whole parts' worth of calls unplaced.
+    """
+    m = problem.num_carers
+    ask, offer, n_extra = _bands(problem, commute)
+    need = np.zeros((n_parts, ask.shape[1]))
+    np.add.at(need, part_of_visit, ask)
+    n_bands = int(ask.shape[1] - n_extra)
+    # Hours owed per hour of calls: one county-wide ratio across time bands (a band with
+    # few calls and many carers, like lunch, must not pull whole teams into the parts that
+    # have its few calls), and the county ratio of each skill on its own; carers counted
+    # at home (the ratio is what the county has, the commute is the part's loss).
+    home = _bands(problem, np.zeros((m, 1)))[1][:, 0, :]
+    ratio = home.sum(axis=0) / np.maximum(ask.sum(axis=0), 1.0)
+    ratio[:n_bands] = home[:, :n_bands].sum() / max(ask[:, :n_bands].sum(), 1.0)
+    owed = need * ratio
+    got = np.zeros_like(owed)
+    live = need.sum(axis=0) > 0
+    assigned = np.full(m, -1, dtype=np.int64)
+    free = np.ones(m, dtype=bool)
+    for _ in range(m):
+        # The part furthest below its due in a time band picks; skills break ties among
+        # carers (a carer lacking a skill the part is short of counts as further away).
+        short = np.where(owed > 0, (owed - got) / np.maximum(owed, 1.0), -np.inf)
+        short[:, ~live] = -np.inf
+        # Only bands some free carer still offers the part hours in can be topped up.
+        short[~(offer[free] > 0).any(axis=0)] = -np.inf
+        if not np.isfinite(short[:, :n_bands]).any():
+            short[:, :n_bands] = -got[:, :n_bands].sum(axis=1, keepdims=True)
+        flat = int(np.argmax(short[:, :n_bands]))
+        j, b = divmod(flat, n_bands)
+        pool = free & (offer[:, j, b] > 0)
+        if not pool.any():
+            pool = free
+        cand = np.flatnonzero(pool)
+        lacking = (short[j, n_bands:] > 0)[None, :] & (offer[cand, j, n_bands:] <= 0)
+        k = int(cand[np.argmin(gap[cand, j] * (1.0 + lacking.sum(axis=1)))])
+        assigned[k] = j
+        free[k] = False
+        got[j] += offer[k, j]
+    return assigned
 
 
 def decompose(problem: Problem, *, max_part_visits: int, seed: int) -> list[Part]:
@@ -85,35 +197,133 @@ def decompose(problem: Problem, *, max_part_visits: int, seed: int) -> list[Part
         stack.append(units[order[cut + 1 :]])
         stack.append(units[order[: cut + 1]])
 
-    # Carers go where the work is: each part gets carers in proportion to its visits,
-    # nearest first (median travel from home to the part's homes), today's part preferred.
     n_parts = len(parts_units)
     part_of_unit = np.empty(unit_locs.size, dtype=np.int64)
     for j, units in enumerate(parts_units):
         part_of_unit[units] = j
-    part_visits = np.array([int(weight[u].sum()) for u in parts_units])
-    quota = np.floor(m * part_visits / max(1, n)).astype(np.int64)
-    quota[np.argsort(-(m * part_visits / max(1, n) - quota), kind="stable")[: m - quota.sum()]] += 1
+    part_of_visit = part_of_unit[unit_of_visit]
     gap = np.empty((m, n_parts))
+    commute = np.empty((m, n_parts))
+    modes = np.array([c.travel_mode for c in problem.carers], dtype=np.int64)
     for j, units in enumerate(parts_units):
         sample = unit_locs[units[:: max(1, units.size // 40)]]
         gap[:, j] = np.median(sym[np.ix_(carer_start, sample)], axis=1)
-    part_of_visit = part_of_unit[unit_of_visit]
+        for mode, matrix in enumerate(problem.travel_s):
+            ks = modes == mode
+            commute[ks, j] = np.median(matrix[np.ix_(carer_start[ks], sample)], axis=1)
     for k in range(m):
         mine = np.flatnonzero(today == k)
         if mine.size:
             home_part = np.bincount(part_of_visit[mine], minlength=n_parts).argmax()
             gap[k, home_part] *= 0.5
-    assigned = np.full(m, -1, dtype=np.int64)
-    left = quota.copy()
-    for flat in np.argsort(gap, axis=None, kind="stable"):
-        k, j = divmod(int(flat), n_parts)
-        if assigned[k] < 0 and left[j] > 0:
-            assigned[k] = j
-            left[j] -= 1
+    assigned = share_carers(problem, part_of_visit, n_parts, gap, commute)
     parts = [
         Part(np.flatnonzero(part_of_visit == j), np.flatnonzero(assigned == j))
         for j in range(n_parts)
     ]
     parts.sort(key=lambda p: int(p.visits[0]) if p.visits.size else n)
+    return parts
+
+
+def regroup(
+    problem: Problem,
+    rounds: Sequence[Sequence[int]],
+    *,
+    max_part_visits: int,
+    seed: int,
+    pending: Sequence[int] = (),
+    feasible: np.ndarray | None = None,
+) -> list[Part]:
+    """Parts of carers whose current rounds lie near each other, each with their rounds' visits.
+
+    For an improvement pass after stitching: the cuts fall elsewhere than the first
+    decomposition's (another seed, carers placed by their round's middle rather than calls
+    by their homes), so rounds split by a first-pass boundary meet in one part. Carers
+    sharing a double-up stay together. Calls in no round are left out, except ``pending``
+    ones, which join the part of the feasible carer (``feasible``, visit × carer) whose
+    round's middle is nearest (both halves of a double-up with the first half).
+
+    Parameters
+    ----------
+    problem
+        The whole day.
+    rounds
+        One sequence of visit indices per carer.
+    max_part_visits
+        Target largest part (a part's visits plus one per carer).
+    seed
+        Chooses the first pivot of each bisection.
+    """
+    m = problem.num_carers
+    travel = problem.travel_s[0]
+    sym = travel + travel.T
+    loc = np.array([v.location for v in problem.visits], dtype=np.int64)
+    anchor = np.array([c.start_location for c in problem.carers], dtype=np.int64)
+    for k, seq in enumerate(rounds):
+        if seq:
+            here = loc[list(seq)]
+            anchor[k] = here[np.argmin(sym[np.ix_(here, here)].sum(axis=1))]
+    parent = np.arange(m)
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    carer_of = np.full(problem.num_visits, -1, dtype=np.int64)
+    for k, seq in enumerate(rounds):
+        carer_of[list(seq)] = k
+    for a, b in problem.sync_pairs:
+        ka, kb = int(carer_of[a]), int(carer_of[b])
+        if ka >= 0 and kb >= 0:
+            ra, rb = find(ka), find(kb)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    root = np.array([find(k) for k in range(m)], dtype=np.int64)
+    unit_roots, unit_of_carer = np.unique(root, return_inverse=True)
+    size = np.array([len(r) + 1 for r in rounds], dtype=np.int64)
+    weight = np.bincount(unit_of_carer, weights=size).astype(np.int64)
+    unit_anchor = anchor[unit_roots]
+    rng = np.random.default_rng(seed)
+    groups: list[IntArray] = []
+    stack: list[IntArray] = [np.arange(unit_roots.size, dtype=np.int64)]
+    while stack:
+        units = stack.pop()
+        total = int(weight[units].sum())
+        if total <= max_part_visits or units.size < 2:
+            groups.append(units)
+            continue
+        ul = unit_anchor[units]
+        pivot = ul[rng.integers(ul.size)]
+        a = ul[np.argmax(sym[pivot, ul])]
+        b = ul[np.argmax(sym[a, ul])]
+        order = np.argsort(sym[a, ul] - sym[b, ul], kind="stable")
+        cum = np.cumsum(weight[units[order]])
+        cut = min(int(np.searchsorted(cum, total / 2)), units.size - 2)
+        stack.append(units[order[cut + 1 :]])
+        stack.append(units[order[: cut + 1]])
+    group_of_carer = np.empty(m, dtype=np.int64)
+    for g, units in enumerate(groups):
+        group_of_carer[np.isin(unit_of_carer, units)] = g
+    extra: list[list[int]] = [[] for _ in groups]
+    partner = problem.partner
+    waiting = set(pending)
+    for i in sorted(waiting):
+        if partner[i] >= 0 and partner[i] < i and partner[i] in waiting:
+            continue
+        ok = np.ones(m, dtype=bool) if feasible is None else feasible[i]
+        if not ok.any():
+            continue
+        ks = np.flatnonzero(ok)
+        g = int(group_of_carer[ks[np.argmin(sym[anchor[ks], loc[i]])]])
+        extra[g].append(i)
+        if partner[i] >= 0 and partner[i] in waiting:
+            extra[g].append(int(partner[i]))
+    parts = []
+    for g, units in enumerate(groups):
+        carers = np.flatnonzero(np.isin(unit_of_carer, units))
+        members = [i for k in carers.tolist() for i in rounds[k]] + extra[g]
+        parts.append(Part(np.sort(np.array(members, dtype=np.int64)), carers))
+    parts.sort(key=lambda p: int(p.carers[0]))
     return parts

@@ -2,20 +2,198 @@
 
 Decomposition confines a call to the carers of its part; a part short of carers leaves calls
 out that a neighbouring part's round could take. After stitching, each pass prices every
-left-out call in every gap of every round at once (``PlacementIndex``), then inserts the
-cheapest ones, at most one per round per pass so the prices stay exact.
+left-out call in every gap of every round at once (``PlacementIndex``), re-times the few
+cheapest candidate rounds exactly (windows, shift, working-hours cap, double-up partners'
+starts held), then inserts the cheapest ones, at most one per round per pass so the prices
+stay exact. When no call fits a gap as the rounds stand, a pass tries one ejection per call
+instead: put the call into a round at the right place and time, take out one of that
+round's calls so the round stays feasible, and insert the ejected call into another round.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
+from solver._precheck import latest_starts
 from solver.baseline import evaluate_rounds
-from solver.insertion import Placement, PlacementIndex
-from solver.problem import BoolArray, Problem
+from solver.insertion import PlacementIndex
+from solver.problem import BoolArray, IntArray, Problem
 from solver.solution import Solution
+
+# Candidate gaps re-timed exactly per left-out call and pass (cheapest first).
+_CANDIDATES = 12
+# Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time).
+_EJECT_ROUNDS = 40
+
+_Timed = tuple[list[int], int]
+
+
+def _retime(
+    problem: Problem,
+    k: int,
+    seq: Sequence[int],
+    latest: IntArray,
+    pinned: dict[int, int],
+) -> _Timed | None:
+    """Starts and departure for carer ``k`` doing ``seq``, or ``None`` if it cannot.
+
+    Earliest starts forward give the earliest return home; starts are then pushed as late
+    as that return allows (backward pass), so the carer leaves as late as helps and the
+    working span is the least the sequence allows. Double-up halves in ``pinned`` keep
+    their start, so their partners' rounds are untouched.
+    """
+    carer = problem.carers[k]
+    if not seq:
+        return [], carer.shift_start_s
+    travel = problem.travel_s[carer.travel_mode]
+    visits = problem.visits
+    t, here, early = carer.shift_start_s, carer.start_location, []
+    load = 0
+    for i in seq:
+        v = visits[i]
+        start = max(t + int(travel[here, v.location]), v.window_start_s)
+        if i in pinned:
+            if start > pinned[i]:
+                return None
+            start = pinned[i]
+        if start > latest[i]:
+            return None
+        early.append(start)
+        load += v.load_units
+        t, here = start + v.duration_s, v.location
+    back = t + int(travel[here, carer.end_location])
+    if back > carer.shift_end_s:
+        return None
+    if carer.capacity_units is not None and load > carer.capacity_units:
+        return None
+    late = list(early)
+    for j in range(len(seq) - 2, -1, -1):
+        i, nxt = seq[j], seq[j + 1]
+        if i in pinned:
+            continue
+        room = late[j + 1] - int(travel[visits[i].location, visits[nxt].location])
+        late[j] = max(early[j], min(int(latest[i]), room - visits[i].duration_s))
+    depart = late[0] - int(travel[carer.start_location, visits[seq[0]].location])
+    if back - depart > carer.work_cap_s:
+        return None
+    return late, depart
+
+
+def _pins(problem: Problem, seq: Sequence[int], start_s: dict[int, int]) -> dict[int, int]:
+    partner = problem.partner
+    return {i: start_s[i] for i in seq if partner[i] >= 0}
+
+
+def _first_fit(
+    problem: Problem,
+    index: PlacementIndex,
+    rounds: list[list[int]],
+    start_s: dict[int, int],
+    latest: IntArray,
+    i: int,
+    ok: BoolArray,
+    added: IntArray,
+    skip: set[int],
+) -> tuple[int, int, list[int], _Timed] | None:
+    """Cheapest of the best ``_CANDIDATES`` gaps where call ``i`` goes in, re-timed exactly."""
+    gaps = np.flatnonzero(ok & ~np.isin(index.gap_carer, list(skip)))
+    if not gaps.size:
+        return None
+    gaps = gaps[np.argsort(added[gaps], kind="stable")[:_CANDIDATES]]
+    for g in gaps.tolist():
+        k, pos = int(index.gap_carer[g]), int(index.gap_pos[g])
+        trial = [*rounds[k][:pos], i, *rounds[k][pos:]]
+        timed = _retime(problem, k, trial, latest, _pins(problem, rounds[k], start_s))
+        if timed is not None:
+            return int(added[g]), k, trial, timed
+    return None
+
+
+def _eject(
+    problem: Problem,
+    index: PlacementIndex,
+    rounds: list[list[int]],
+    start_s: dict[int, int],
+    depart_s: list[int],
+    pending: set[int],
+    feasible: BoolArray,
+    latest: IntArray,
+    deadline: float,
+) -> int:
+    """One ejection per left-out single call where one works; returns calls placed."""
+    partner = problem.partner
+    touched: set[int] = set()
+    cache: dict[int, dict[str, IntArray]] = {}  # prices of ejected calls, rounds as they were
+    placed = 0
+    for i in sorted(pending):
+        if partner[i] >= 0:
+            continue
+        if time.perf_counter() > deadline:
+            break
+        call = problem.visits[i]
+        priced = index.price(call)
+        # Gaps where the call could start in its window, ignoring the push on later calls.
+        near = priced["start"] <= latest[i]
+        near &= feasible[i][index.gap_carer]
+        near &= ~np.isin(index.gap_carer, list(touched))
+        gaps = np.flatnonzero(near)
+        gaps = gaps[np.argsort(priced["added"][gaps], kind="stable")]
+        tried: set[int] = set()
+        done = False
+        for g in gaps.tolist():
+            k = int(index.gap_carer[g])
+            if k in tried:
+                continue
+            tried.add(k)
+            if len(tried) > _EJECT_ROUNDS:
+                break
+            pos = int(index.gap_pos[g])
+            seq = rounds[k]
+            pinned = _pins(problem, seq, start_s)
+            for out in range(len(seq)):
+                x = seq[out]
+                if partner[x] >= 0:
+                    continue
+                trial = seq[:out] + seq[out + 1 :]
+                trial.insert(pos - (1 if out < pos else 0), i)
+                timed = _retime(problem, k, trial, latest, pinned)
+                if timed is None:
+                    continue
+                if x not in cache:
+                    if time.perf_counter() > deadline:
+                        return placed
+                    cache[x] = index.price(problem.visits[x])
+                other = cache[x]
+                ok = other["ok"] & feasible[x][index.gap_carer]
+                fit = _first_fit(
+                    problem,
+                    index,
+                    rounds,
+                    start_s,
+                    latest,
+                    x,
+                    ok,
+                    other["added"],
+                    touched | {k},
+                )
+                if fit is None:
+                    continue
+                _, k2, trial2, timed2 = fit
+                for kk, seq_new, (starts, depart) in ((k, trial, timed), (k2, trial2, timed2)):
+                    rounds[kk] = seq_new
+                    start_s.update(zip(seq_new, starts, strict=True))
+                    depart_s[kk] = depart
+                touched.update((k, k2))
+                pending.discard(i)
+                placed += 1
+                done = True
+                break
+            if done:
+                break
+    return placed
 
 
 def repair(
@@ -31,62 +209,77 @@ def repair(
     Returns the new rounds, start times and departure times (for ``evaluate_rounds``).
     ``feasible`` (visit × carer) carries skills, gender, provider rights and shift reach;
     the provider-change cap is not re-checked here, so callers with a cap skip repair.
+    Every changed round is re-timed exactly (windows, shift end, working-hours cap,
+    double-up partners' starts unchanged), so repair never makes a round infeasible. A
+    pass starts only if its fixed steps (as long as the last pass's) end by ``deadline``.
     """
     rounds = [list(r.visits) for r in solution.routes]
     start_s = {i: s for r in solution.routes for i, s in zip(r.visits, r.start_s, strict=True)}
     depart_s = [r.depart_s for r in solution.routes]
     partner = problem.partner
+    latest = latest_starts(problem)
     pending = {u.visit for u in solution.unserved if feasible[u.visit].any()}
     current = solution
+    fixed_s = 0.0  # time of the pass's steps that cannot stop half-way (index, costing)
     for _ in range(max_passes):
-        if not pending or time.perf_counter() > deadline:
+        if not pending or time.perf_counter() + fixed_s > deadline:
             break
+        started = time.perf_counter()
         index = PlacementIndex(problem, current)
-        offers: list[tuple[int, tuple[int, ...], Placement | tuple[int, int]]] = []
+        fixed_s = time.perf_counter() - started
+        # (added travel, calls, [(carer, new round, (starts, departure))])
+        offers: list[tuple[int, tuple[int, ...], list[tuple[int, list[int], _Timed]]]] = []
         for i in sorted(pending):
+            if time.perf_counter() > deadline:
+                break
             if partner[i] >= 0:
                 if partner[i] < i or partner[i] not in pending:
                     continue
-                pair = [problem.visits[i], problem.visits[partner[i]]]
-                ok_carers = np.flatnonzero(feasible[i] & feasible[partner[i]])
+                j = int(partner[i])
+                pair = [problem.visits[i], problem.visits[j]]
+                ok_carers = set(np.flatnonzero(feasible[i] & feasible[j]).tolist())
                 for placement in index.place(pair):
-                    if all(ins.carer in ok_carers for ins in placement.insertions):
-                        offers.append((placement.added_travel_s, (i, int(partner[i])), placement))
+                    if not all(ins.carer in ok_carers for ins in placement.insertions):
+                        continue
+                    moves = []
+                    for ins in placement.insertions:
+                        call = (i, j)[ins.call]
+                        k, pos = ins.carer, ins.position
+                        trial = [*rounds[k][:pos], call, *rounds[k][pos:]]
+                        pins = _pins(problem, rounds[k], start_s) | {call: ins.start_s}
+                        timed = _retime(problem, k, trial, latest, pins)
+                        if timed is None:
+                            break
+                        moves.append((k, trial, timed))
+                    if len(moves) == 2 and moves[0][0] != moves[1][0]:
+                        offers.append((placement.added_travel_s, (i, j), moves))
                         break
                 continue
             priced = index.price(problem.visits[i])
             ok = priced["ok"] & feasible[i][index.gap_carer]
-            if not ok.any():
-                continue
-            g = int(np.flatnonzero(ok)[np.argmin(priced["added"][ok])])
-            offers.append((int(priced["added"][g]), (i,), (g, int(priced["start"][g]))))
-        if not offers:
-            break
-        offers.sort(key=lambda o: (o[0], o[1]))
+            fit = _first_fit(problem, index, rounds, start_s, latest, i, ok, priced["added"], set())
+            if fit is not None:
+                added, k, trial, timed = fit
+                offers.append((added, (i,), [(k, trial, timed)]))
         touched: set[int] = set()
         inserted = 0
-        for _, calls, how in offers:
-            if isinstance(how, tuple):
-                g, start = how
-                moves = [(int(index.gap_carer[g]), int(index.gap_pos[g]), calls[0], start)]
-            else:
-                moves = [
-                    (ins.carer, ins.position, calls[ins.call], ins.start_s)
-                    for ins in how.insertions
-                ]
-            if any(k in touched for k, _, _, _ in moves):
+        for _, calls, moves in sorted(offers, key=lambda o: (o[0], o[1])):
+            if any(k in touched for k, _, _ in moves):
                 continue
-            for k, pos, i, start in moves:
-                rounds[k].insert(pos, int(i))
-                start_s[int(i)] = start
+            for k, trial, (starts, depart) in moves:
+                rounds[k] = trial
+                start_s.update(zip(trial, starts, strict=True))
+                depart_s[k] = depart
                 touched.add(k)
-                pending.discard(int(i))
-                if pos == 0:
-                    depart_s[k] = problem.carers[k].shift_start_s
+            pending.difference_update(calls)
             inserted += 1
-        if not inserted:
+        if not inserted and not _eject(
+            problem, index, rounds, start_s, depart_s, pending, feasible, latest, deadline
+        ):
             break
+        started = time.perf_counter()
         current = evaluate_rounds(problem, rounds, start_s=start_s, depart_s=depart_s)
+        fixed_s += time.perf_counter() - started
         # Keep the stored starts in step with the re-timed rounds.
         start_s = {i: s for r in current.routes for i, s in zip(r.visits, r.start_s, strict=True)}
         depart_s = [r.depart_s for r in current.routes]

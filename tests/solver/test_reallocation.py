@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -430,3 +432,59 @@ def test_carer_change_penalty_keeps_todays_carer() -> None:
     assert sol.stats.engine == "ortools"
     assert sol.carer_of(3).tolist() == [1, 1, 1]
     assert sol.total.carer_changes == 0
+
+
+def _spread_day(seed: int, n_visits: int, n_carers: int) -> Problem:
+    """Calls and carers scattered over a 20 km square, in three towns, morning and evening."""
+    rng = np.random.default_rng(seed)
+    towns = rng.uniform(0, 20_000, (3, 2))
+    homes = towns[rng.integers(0, 3, n_visits)] + rng.normal(0, 1500, (n_visits, 2))
+    bases = towns[rng.integers(0, 3, n_carers)] + rng.normal(0, 1500, (n_carers, 2))
+    xy = np.vstack([homes, bases])
+    travel = np.rint(np.hypot(*(xy[:, None] - xy[None, :]).transpose(2, 0, 1)) / 10).astype(
+        np.int64
+    )
+    opens = rng.choice([7 * H, 8 * H, 17 * H, 18 * H], n_visits)
+    visits = tuple(
+        Visit(i, int(t), int(t) + 3 * H, 1800, carer=int(rng.integers(n_carers)))
+        for i, t in enumerate(opens)
+    )
+    carers = tuple(
+        Carer(0, n_visits + k, n_visits + k, *(7 * H, 14 * H) if k % 2 else (15 * H, 22 * H))
+        for k in range(n_carers)
+    )
+    return Problem(visits=visits, carers=carers, travel_s=travel)
+
+
+def test_decomposed_day_finishes_within_its_time_limit() -> None:
+    """The time limit is a deadline for the whole call: parts, stitching and repair."""
+    problem = _spread_day(0, 400, 40)
+    params = ReallocationParams(time_limit_s=4, workers=2, max_part_visits=60)
+    started = time.perf_counter()
+    sol = reallocate(problem, params)
+    wall = time.perf_counter() - started
+    assert sol.stats.parts >= 6
+    assert wall <= 4 + 0.5
+    assert_feasible(problem, sol)
+
+
+def test_decomposed_day_same_seed_same_answer_on_two_workers() -> None:
+    """With a solution limit, two runs on two workers give the same rounds."""
+    problem = _spread_day(1, 120, 14)
+    params = ReallocationParams(time_limit_s=60, workers=2, max_part_visits=30, solution_limit=30)
+    first, second = reallocate(problem, params), reallocate(problem, params)
+    assert first.stats.parts >= 3
+    assert [r.visits for r in first.routes] == [r.visits for r in second.routes]
+    assert [r.start_s for r in first.routes] == [r.start_s for r in second.routes]
+    assert first.cost == second.cost
+
+
+def test_decomposition_loses_no_call_the_whole_day_places() -> None:
+    """Cut into parts, a day still serves every call a whole-day solve serves."""
+    problem = _spread_day(2, 90, 20)
+    whole = reallocate(problem, replace(FAST, time_limit_s=5, max_part_visits=200))
+    cut = reallocate(problem, replace(FAST, time_limit_s=5, max_part_visits=25, workers=2))
+    assert cut.stats.parts >= 3
+    assert not whole.unserved
+    assert len(cut.unserved) <= len(whole.unserved)
+    assert_feasible(problem, cut)

@@ -2,15 +2,37 @@
 
 ``staged_import`` opens the transaction, claims the file's sha256 in ``import_batches`` (a
 concurrent importer of the same file waits, then sees "already imported"), and yields a
-``StagedImport`` that takes validated Arrow chunks into a TEMP staging table: PostgreSQL via
-psycopg 3 ``COPY``, SQLite via ``executemany`` on the raw sqlite3 connection. ``finish`` moves
-the rows into the record table with ``INSERT ... SELECT ... ON CONFLICT (natural key) DO
-NOTHING`` and commits. Any exception rolls the whole file back.
+``StagedImport`` that takes validated Arrow chunks and writes them straight into the record
+table; ``finish`` marks the batch imported. Leaving the block normally commits; any
+exception rolls the whole file back, so nothing of a rejected or killed import remains.
+
+Each chunk is first sorted by the table's secondary index (ECM visits: provider, planned
+start), so index pages are touched in order rather than at random (a quarter less server
+time on PostgreSQL, and less on SQLite).
+
+PostgreSQL: a chunk whose ids are all new (one index probe of its ids, ``= ANY``) is
+``COPY``-ed straight into the record table inside a SAVEPOINT. A chunk that shares ids with
+stored rows, or whose COPY hits a unique violation (a concurrent importer of an overlapping
+file committed first, or the file repeats an id), is rolled back to the savepoint and goes
+through a TEMP staging table and ``INSERT ... SELECT ... ON CONFLICT (natural key) DO
+NOTHING``, so only the new ids are stored. Writes run in a background thread, so the server
+loads one chunk while the client parses and validates the next.
+
+SQLite: ``executemany`` of pre-built tuples into the record table with ``ON CONFLICT
+(natural key) DO NOTHING``; the import holds SQLite's single write lock (``BEGIN
+IMMEDIATE``) from the claim to the commit, so importers queue instead of racing.
+
+Durability: commits are not relaxed. PostgreSQL keeps the server's ``synchronous_commit``;
+SQLite runs in WAL mode with ``synchronous=NORMAL`` (the engine's setting): a committed
+import survives a process crash (kill -9), but the last commits before a power loss or OS
+crash may be lost (never half-written).
 """
 
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +51,7 @@ from data.storage._models import RECORD_MODELS
 STAGING_TABLE = "carerounds_staging"
 # SQLite allows 32766 bound parameters; stay well below for IN (...) look-ups.
 _IN_BATCH = 500
+_SAVEPOINT = "carerounds_chunk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +74,12 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
+def _sort_columns(table: Table) -> list[str]:
+    """The columns of the table's first secondary index (by name), or none."""
+    indexes = sorted((i for i in table.indexes if not i.unique), key=lambda i: str(i.name or ""))
+    return [c.name for c in indexes[0].columns] if indexes else []
+
+
 class StagedImport:
     """One file's import in progress, inside its own transaction."""
 
@@ -61,8 +90,14 @@ class StagedImport:
         self.batch_id = batch_id
         self.file_name = file_name
         self.rows_staged = 0
+        self.rows_inserted = 0
         self._columns = ("source_row", *kind.column_names)
-        self._create_staging()
+        self._target = record_table(kind.name)
+        self._sort_by = [c for c in _sort_columns(self._target) if c in self._columns]
+        self._staging_ready = False
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     @property
     def is_postgresql(self) -> bool:
@@ -73,58 +108,134 @@ class StagedImport:
         cursor.execute(sql, tuple(params))
         return cursor
 
-    def _create_staging(self) -> None:
-        target = record_table(self.kind.name)
-        dialect = self._sqlalchemy_dialect()
-        columns = ["source_row INTEGER"] + [
-            f"{name} {target.columns[name].type.compile(dialect=dialect)}"
-            for name in self.kind.column_names
-        ]
-        self._execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
-        suffix = " ON COMMIT DROP" if self.is_postgresql else ""
-        self._execute(f"CREATE TEMPORARY TABLE {STAGING_TABLE} ({', '.join(columns)}){suffix}")
-
-    def _sqlalchemy_dialect(self) -> Any:
-        if self.is_postgresql:
-            from sqlalchemy.dialects import postgresql
-
-            return postgresql.dialect()
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.dialect()
+    # -- writing chunks --------------------------------------------------------------------
 
     def append(self, chunk: pa.Table) -> None:
-        """Stage one validated chunk: ``source_row`` then the kind's canonical columns, typed."""
-        chunk = chunk.select(list(self._columns))
-        names = ", ".join(self._columns)
-        if self.is_postgresql:
-            buffer = io.BytesIO()
-            pacsv.write_csv(chunk, buffer, pacsv.WriteOptions(include_header=False))
-            cursor = self._dbapi.cursor()
-            with cursor.copy(f"COPY {STAGING_TABLE} ({names}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(buffer.getbuffer())
-        else:
-            columns = [_sqlite_values(chunk.column(i)) for i in range(chunk.num_columns)]
-            marks = ", ".join("?" * len(self._columns))
-            self._dbapi.executemany(
-                f"INSERT INTO {STAGING_TABLE} ({names}) VALUES ({marks})",
-                zip(*columns, strict=True),
-            )
-        self.rows_staged += chunk.num_rows
+        """Store one validated chunk: ``source_row`` then the kind's canonical columns, typed.
 
-    def first_duplicate(self) -> tuple[int, str] | None:
-        """(row, id) of the first row whose natural key an earlier row of the file already used."""
+        On PostgreSQL the write happens in a background thread; ``flush`` waits for it and
+        raises whatever it raised.
+        """
+        chunk = chunk.select(list(self._columns))
+        if self._sort_by and chunk.num_rows > 1:
+            chunk = chunk.take(pc.sort_indices(chunk, [(c, "ascending") for c in self._sort_by]))
+        self.rows_staged += chunk.num_rows
+        if not self.is_postgresql:
+            self._write_sqlite(chunk)
+            return
+        self._raise_writer_error()
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_loop, name="carerounds-bulk-writer", daemon=True
+            )
+            self._writer.start()
+        self._queue.put(chunk)
+
+    def flush(self) -> None:
+        """Wait until every appended chunk is in the database; re-raise a writer's error."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        self._raise_writer_error()
+
+    def close(self) -> None:
+        """Stop the writer thread without raising (before a rollback)."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def _raise_writer_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _write_loop(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep draining so the producer never blocks; flush raises
+            try:
+                self._write_postgresql(chunk)
+            except BaseException as exc:  # handed to the importing thread by flush
+                self._error = exc
+
+    def _write_postgresql(self, chunk: pa.Table) -> None:
+        import psycopg
+
         key = self.kind.key
+        keys = chunk.column(key).to_pylist()
+        clash = self._execute(
+            f"SELECT 1 FROM {self._target.name} WHERE {key} = ANY(%s) LIMIT 1", (keys,)
+        ).fetchone()
+        if clash is None:
+            self._execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                self._copy(chunk, self._target.name, with_source=True)
+            except psycopg.errors.UniqueViolation:
+                # An overlapping import committed first, or the file repeats an id.
+                self._execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            else:
+                self._execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+                self.rows_inserted += chunk.num_rows
+                return
+        self._insert_new_only(chunk)
+
+    def _copy(self, chunk: pa.Table, table: str, *, with_source: bool) -> None:
+        names = list(self._columns)
+        if with_source:
+            chunk = chunk.append_column(
+                "source_file", pa.repeat(self.file_name, chunk.num_rows)
+            ).append_column("import_batch_id", pa.repeat(self.batch_id, chunk.num_rows))
+            names += ["source_file", "import_batch_id"]
+        buffer = io.BytesIO()
+        pacsv.write_csv(chunk, buffer, pacsv.WriteOptions(include_header=False))
+        cursor = self._dbapi.cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
+
+    def _insert_new_only(self, chunk: pa.Table) -> None:
+        """PostgreSQL: stage the chunk, then insert the rows whose id is not yet stored."""
+        if not self._staging_ready:
+            columns = ["source_row INTEGER"] + [
+                f"{name} {self._target.columns[name].type.compile(dialect=_postgresql())}"
+                for name in self.kind.column_names
+            ]
+            self._execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+            self._execute(
+                f"CREATE TEMPORARY TABLE {STAGING_TABLE} ({', '.join(columns)}) ON COMMIT DROP"
+            )
+            self._staging_ready = True
+        else:
+            self._execute(f"TRUNCATE {STAGING_TABLE}")
+        self._copy(chunk, STAGING_TABLE, with_source=False)
+        names = ", ".join(self.kind.column_names)
         cursor = self._execute(
-            f"SELECT source_row, {key} FROM (SELECT source_row, {key}, ROW_NUMBER() OVER "
-            f"(PARTITION BY {key} ORDER BY source_row) AS n FROM {STAGING_TABLE}) AS ranked "
-            "WHERE n > 1 ORDER BY source_row LIMIT 1"
+            f"INSERT INTO {self._target.name} ({names}, source_file, source_row, import_batch_id) "
+            f"SELECT {names}, %s, source_row, %s FROM {STAGING_TABLE} "
+            f"ON CONFLICT ({self.kind.key}) DO NOTHING",
+            (self.file_name, self.batch_id),
         )
-        row = cursor.fetchone()
-        return None if row is None else (int(row[0]), str(row[1]))
+        self.rows_inserted += int(cursor.rowcount)
+
+    def _write_sqlite(self, chunk: pa.Table) -> None:
+        columns = [_sqlite_values(chunk.column(i)) for i in range(chunk.num_columns)]
+        n = chunk.num_rows
+        names = ", ".join((*self._columns, "source_file", "import_batch_id"))
+        marks = ", ".join("?" * (len(self._columns) + 2))
+        before = self._dbapi.total_changes
+        self._dbapi.executemany(
+            f"INSERT INTO {self._target.name} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT ({self.kind.key}) DO NOTHING",
+            zip(*columns, [self.file_name] * n, [self.batch_id] * n, strict=True),
+        )
+        self.rows_inserted += self._dbapi.total_changes - before
+
+    # -- checks and the end ------------------------------------------------------------------
 
     def missing_ids(self, kind: str, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` no stored record of ``kind`` has (committed or in this transaction)."""
+        self.flush()
         wanted = sorted(set(ids))
         table = record_table(kind).name
         key = RECORD_KINDS[kind].key
@@ -140,25 +251,21 @@ class StagedImport:
         return set(wanted) - found
 
     def finish(self, rows_read: int) -> int:
-        """Move the staged rows into the record table (existing ids kept); mark the batch done."""
-        target = record_table(self.kind.name)
-        names = ", ".join(self.kind.column_names)
+        """Wait for the last chunk, mark the batch imported; returns the rows inserted."""
+        self.flush()
         mark = "%s" if self.is_postgresql else "?"
-        cursor = self._execute(
-            f"INSERT INTO {target.name} ({names}, source_file, source_row, import_batch_id) "
-            f"SELECT {names}, {mark}, source_row, {mark} FROM {STAGING_TABLE} WHERE true "
-            f"ON CONFLICT ({self.kind.key}) DO NOTHING",
-            (self.file_name, self.batch_id),
-        )
-        inserted = int(cursor.rowcount)
         self._execute(
             f"UPDATE import_batches SET status = 'imported', row_count = {mark}, "
             f"rows_inserted = {mark}, finished_at = {mark} WHERE id = {mark}",
-            (rows_read, inserted, _now(), self.batch_id),
+            (rows_read, self.rows_inserted, _now(), self.batch_id),
         )
-        if not self.is_postgresql:
-            self._execute(f"DROP TABLE {STAGING_TABLE}")
-        return inserted
+        return self.rows_inserted
+
+
+def _postgresql() -> Any:
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()
 
 
 def _sqlite_values(column: pa.ChunkedArray) -> list[Any]:
@@ -194,7 +301,6 @@ def staged_import(
         if not postgresql:
             # A bigger page cache keeps index pages of a million-row load in memory.
             dbapi.execute("PRAGMA cache_size = -262144")
-            dbapi.execute("PRAGMA temp_store = MEMORY")
             # Take the write lock now, so concurrent importers queue instead of deadlocking.
             dbapi.execute("BEGIN IMMEDIATE")
         cursor = dbapi.cursor()
@@ -218,7 +324,11 @@ def staged_import(
             yield ExistingImport(int(found[0]), str(found[1]), int(found[2]))
             return
         staged = StagedImport(dbapi, dialect, kind, int(claimed[0]), file_name)
-        yield staged
+        try:
+            yield staged
+            staged.flush()
+        finally:
+            staged.close()
         dbapi.commit()
     except engine.dialect.loaded_dbapi.Error as exc:
         dbapi.rollback()

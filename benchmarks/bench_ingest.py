@@ -171,6 +171,10 @@ def generate(folder: Path, rows: int, seed: int = 7) -> dict[str, Path]:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

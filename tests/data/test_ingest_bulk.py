@@ -148,3 +148,15 @@ def test_concurrent_importers_of_overlapping_files_store_each_id_once(
     assert frame["visit_id"].is_unique
     assert len(frame) == 2 + 70  # V1, V2 and V100..V169
     assert sum(r.rows_inserted for r in results) == 70
+
+
+def test_sqlite_import_connection_goes_back_to_the_engines_durability(engine, load_kinds):
+    """An import commits at synchronous=FULL and leaves its pooled connection at NORMAL."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's synchronous level only")
+    load_kinds(engine, kinds=("provider",))
+    raw = engine.raw_connection()
+    try:
+        assert raw.driver_connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        raw.close()

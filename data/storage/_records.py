@@ -1,9 +1,10 @@
 """Reading stored records back, fast: canonical columns as a typed pandas DataFrame.
 
 PostgreSQL streams ``COPY (SELECT ...) TO STDOUT`` as CSV into pyarrow; SQLite fetches from
-the raw sqlite3 cursor in chunks, turns rows into columns with numpy and builds Arrow arrays,
-reading in table order and sorting by the natural key in Arrow. Both build the frame from Arrow, so a
-million ECM visits read back in seconds and both databases give the same dtypes.
+the raw sqlite3 cursor in chunks, turns rows into columns with numpy and builds Arrow
+arrays. Both read in table order and sort by the natural key in Arrow (byte order, so both
+databases give the same order whatever PostgreSQL's collation), and both build the frame
+from Arrow, so a million ECM visits read back in seconds with the same dtypes.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def read_records(
     Returns
     -------
     pandas.DataFrame
-        One row per record, ordered by natural key; dtypes as ``record_dtypes(kind)``.
+        One row per record, ordered by natural key (byte order); dtypes as ``record_dtypes(kind)``.
     """
     if kind not in RECORD_KINDS:
         raise ValueError(f"Unknown record kind {kind!r}; expected one of {sorted(RECORD_KINDS)}.")
@@ -157,16 +158,15 @@ def read_records(
     sql = f"SELECT {', '.join(names)} FROM {table.name}{where}"
     key = record_kind.key
     schema = pa.schema([_field(record_kind, name) for name in names])
-    if postgresql:
-        arrow = _read_postgresql(engine, f"{sql} ORDER BY {key}", params, schema)
-    elif key in names:
-        # SQLite walks a text primary key's index with a random table look-up per row; reading
-        # in table order and sorting in Arrow (the same byte order as SQLite's BINARY
-        # collation) is twice as fast.
-        arrow = _read_sqlite(engine, sql, params, schema)
+    read = _read_postgresql if postgresql else _read_sqlite
+    if key in names:
+        # Read in table order and sort by the key in Arrow (byte order: SQLite's BINARY
+        # collation, PostgreSQL's C): SQLite would walk the key's index with a random table
+        # look-up per row, PostgreSQL would sort whole rows; both take twice as long.
+        arrow = read(engine, sql, params, schema)
         arrow = arrow.take(pc.sort_indices(arrow.column(key)))
     else:
-        arrow = _read_sqlite(engine, f"{sql} ORDER BY {key}", params, schema)
+        arrow = read(engine, f"{sql} ORDER BY {key}", params, schema)
     return _to_pandas(arrow, record_kind)
 
 

@@ -73,6 +73,8 @@ def _check_only_new_rows_loaded(engine, result, path: Path) -> None:
     assert (result.rows, result.rows_inserted, result.rows_skipped) == (42, 40, 2)
     frame = read_records(engine, "ecm_visit", with_source=True).set_index("visit_id")
     assert len(frame) == 42
+    # Stored in secondary-index order, read back in id order.
+    assert list(frame.index) == sorted(frame.index)
     # The stored rows are untouched: their values and their source are the first file's.
     assert frame.loc["V1", "billed_min"] == 30
     assert frame.loc["V2", "billed_min"] == 0

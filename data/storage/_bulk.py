@@ -38,7 +38,7 @@ import io
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -344,7 +344,9 @@ def staged_import(
         raise
     finally:
         if not postgresql:
-            dbapi.execute("PRAGMA synchronous = NORMAL")  # the engine's level, for the pool
+            # Back to the engine's level for the pool; never mask the import's own error.
+            with suppress(engine.dialect.loaded_dbapi.Error):
+                dbapi.execute("PRAGMA synchronous = NORMAL")
         raw.close()
 
 

@@ -219,14 +219,15 @@ class StagedImport:
 
     def _write_sqlite(self, chunk: pa.Table) -> None:
         columns = [_sqlite_values(chunk.column(i)) for i in range(chunk.num_columns)]
-        n = chunk.num_rows
         names = ", ".join((*self._columns, "source_file", "import_batch_id"))
-        marks = ", ".join("?" * (len(self._columns) + 2))
+        marks = ", ".join("?" * len(self._columns))
+        # The file's name and batch as literals, not two more parameters bound per row.
+        source = "'" + self.file_name.replace("'", "''") + "'"
         before = self._dbapi.total_changes
         self._dbapi.executemany(
-            f"INSERT INTO {self._target.name} ({names}) VALUES ({marks}) "
-            f"ON CONFLICT ({self.kind.key}) DO NOTHING",
-            zip(*columns, [self.file_name] * n, [self.batch_id] * n, strict=True),
+            f"INSERT INTO {self._target.name} ({names}) VALUES ({marks}, {source}, "
+            f"{int(self.batch_id)}) ON CONFLICT ({self.kind.key}) DO NOTHING",
+            zip(*columns, strict=True),
         )
         self.rows_inserted += self._dbapi.total_changes - before
 

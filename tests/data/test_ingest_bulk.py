@@ -162,3 +162,20 @@ def test_sqlite_import_connection_goes_back_to_the_engines_durability(engine, lo
         assert raw.driver_connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     finally:
         raw.close()
+
+
+def test_file_name_with_quotes_is_kept_verbatim(engine, load_kinds, tmp_path, csv_export):
+    """A file name with quotes (written into the rows as a literal on SQLite) is stored as is."""
+    load_kinds(engine, kinds=("provider",))
+    rows = [
+        {"provider_id": "P9", "name": "St Neot's Care", "contract_type": "spot"},
+        {"provider_id": "P8", "name": "Ely Care", "contract_type": "dps"},
+    ]
+    for row in rows:
+        row["rate_gbp_per_hour"] = "25"
+    path = csv_export(tmp_path / """O'Neil's "new" providers.csv""", rows)
+    result = ingest_file(engine, path)
+    assert result.rows_inserted == 2
+    frame = read_records(engine, "provider", with_source=True).set_index("provider_id")
+    assert frame.loc["P9", "source_file"] == path.name
+    assert frame.loc["P9", "name"] == "St Neot's Care"

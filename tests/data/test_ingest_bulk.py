@@ -179,3 +179,34 @@ def test_file_name_with_quotes_is_kept_verbatim(engine, load_kinds, tmp_path, cs
     frame = read_records(engine, "provider", with_source=True).set_index("provider_id")
     assert frame.loc["P9", "source_file"] == path.name
     assert frame.loc["P9", "name"] == "St Neot's Care"
+
+
+def test_postgresql_binary_copy_stores_what_csv_copy_stores(engine, load_kinds, monkeypatch):
+    """Every kind goes through binary COPY, and stores exactly what the CSV COPY stores."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's COPY only")
+    from sqlalchemy import text
+
+    from data.records import LOAD_ORDER, RECORD_KINDS
+    from data.storage import _bulk, record_table
+
+    encoded: list[bool] = []
+    binary_copy = _bulk._binary_copy
+
+    def spy(chunk, types):
+        payload = binary_copy(chunk, types)
+        encoded.append(payload is not None)
+        return payload
+
+    monkeypatch.setattr(_bulk, "_binary_copy", spy)
+    run_specific = ("id", "import_batch_id", "started_at", "finished_at")
+    load_kinds(engine)
+    assert encoded == [True] * len(LOAD_ORDER)
+    binary = database_digest(engine, exclude=run_specific)
+    with engine.begin() as conn:
+        for kind in RECORD_KINDS:
+            conn.execute(text(f"DELETE FROM {record_table(kind).name}"))
+        conn.execute(text("DELETE FROM import_batches"))
+    monkeypatch.setattr(_bulk, "_binary_copy", lambda chunk, types: None)
+    load_kinds(engine)
+    assert database_digest(engine, exclude=run_specific) == binary

@@ -10,13 +10,14 @@ Each chunk is first sorted by the table's secondary index (ECM visits: provider,
 start), so index pages are touched in order rather than at random (a quarter less server
 time on PostgreSQL, and less on SQLite).
 
-PostgreSQL: each chunk is ``COPY``-ed straight into the record table inside a SAVEPOINT.
-If an id is already stored (an overlapping file, or a concurrent importer of one that
-committed first) or the file repeats one, the unique index stops the COPY at once; the chunk
-is rolled back to the savepoint and goes through a TEMP staging table and ``INSERT ...
-SELECT ... ON CONFLICT (natural key) DO NOTHING``, so only its new ids are stored. Checking
-ids first (``= ANY`` of a chunk's 100,000 ids) cost more than the COPY it would spare: the
-failed COPY stops within a few hundred rows of the first stored id. Writes run in a
+PostgreSQL: each chunk is ``COPY``-ed straight into the record table inside a SAVEPOINT, in
+binary format built column-wise in Arrow (the server parses no text: a quarter less server
+CPU than CSV on a million ECM visits). If an id is already stored (an overlapping file, or a
+concurrent importer of one that committed first) or the file repeats one, the unique index
+stops the COPY within its current insert batch (about a thousand rows); the chunk is rolled
+back to the savepoint and goes through a TEMP staging table and ``INSERT ... SELECT ... ON
+CONFLICT (natural key) DO NOTHING``, so only its new ids are stored. Checking ids first
+(``= ANY`` of a chunk's 100,000 ids) cost more than the COPY it would spare. Writes run in a
 background thread, so the server loads one chunk while the client parses and validates the
 next.
 
@@ -173,8 +174,8 @@ class StagedImport:
         try:
             self._copy(chunk, self._target.name, with_source=True)
         except psycopg.errors.UniqueViolation:
-            # Some id is stored already (or repeated in the file): COPY stops within a few
-            # hundred rows of it, and this chunk goes the slower, selective way.
+            # Some id is stored already (or repeated in the file): COPY stopped at the insert
+            # batch holding it, and this chunk goes the slower, selective way.
             self._execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             self._insert_new_only(chunk)
         else:

@@ -102,7 +102,7 @@ class StagedImport:
         self._target = record_table(kind.name)
         self._sort_by = [c for c in _sort_columns(self._target) if c in self._columns]
         self._staging_ready = False
-        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[pa.Table, tuple[str, Any]] | None] = queue.Queue(maxsize=1)
         self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -120,7 +120,8 @@ class StagedImport:
     def append(self, chunk: pa.Table) -> None:
         """Store one validated chunk: ``source_row`` then the kind's canonical columns, typed.
 
-        On PostgreSQL the write happens in a background thread; ``flush`` waits for it and
+        On PostgreSQL the chunk is encoded for COPY here and sent by a background thread, so
+        the server loads it while the caller validates the next; ``flush`` waits for it and
         raises whatever it raised.
         """
         chunk = chunk.select(list(self._columns))
@@ -131,12 +132,13 @@ class StagedImport:
             self._write_sqlite(chunk)
             return
         self._raise_writer_error()
+        copy = self._encode(chunk, self._target.name, with_source=True)
         if self._writer is None:
             self._writer = threading.Thread(
                 target=self._write_loop, name="carerounds-bulk-writer", daemon=True
             )
             self._writer.start()
-        self._queue.put(chunk)
+        self._queue.put((chunk, copy))
 
     def flush(self) -> None:
         """Wait until every appended chunk is in the database; re-raise a writer's error."""
@@ -159,20 +161,20 @@ class StagedImport:
             raise error
 
     def _write_loop(self) -> None:
-        while (chunk := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self._error is not None:
                 continue  # keep draining so the producer never blocks; flush raises
             try:
-                self._write_postgresql(chunk)
+                self._write_postgresql(*item)
             except BaseException as exc:  # handed to the importing thread by flush
                 self._error = exc
 
-    def _write_postgresql(self, chunk: pa.Table) -> None:
+    def _write_postgresql(self, chunk: pa.Table, copy: tuple[str, Any]) -> None:
         import psycopg
 
         self._execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
-            self._copy(chunk, self._target.name, with_source=True)
+            self._send(*copy)
         except psycopg.errors.UniqueViolation:
             # Some id is stored already (or repeated in the file): COPY stopped at the insert
             # batch holding it, and this chunk goes the slower, selective way.
@@ -182,7 +184,8 @@ class StagedImport:
             self._execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
             self.rows_inserted += chunk.num_rows
 
-    def _copy(self, chunk: pa.Table, table: str, *, with_source: bool) -> None:
+    def _encode(self, chunk: pa.Table, table: str, *, with_source: bool) -> tuple[str, Any]:
+        """(COPY statement, payload): binary when every column's type allows, else CSV."""
         names = list(self._columns)
         if with_source:
             chunk = chunk.append_column(
@@ -198,8 +201,11 @@ class StagedImport:
             payload, options = buffer.getbuffer(), "FORMAT csv"
         else:
             options = "FORMAT binary"
+        return f"COPY {table} ({', '.join(names)}) FROM STDIN ({options})", payload
+
+    def _send(self, statement: str, payload: Any) -> None:
         cursor = self._dbapi.cursor()
-        with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN ({options})") as copy:
+        with cursor.copy(statement) as copy:
             copy.write(payload)
 
     def _insert_new_only(self, chunk: pa.Table) -> None:
@@ -216,7 +222,7 @@ class StagedImport:
             self._staging_ready = True
         else:
             self._execute(f"TRUNCATE {STAGING_TABLE}")
-        self._copy(chunk, STAGING_TABLE, with_source=False)
+        self._send(*self._encode(chunk, STAGING_TABLE, with_source=False))
         names = ", ".join(self.kind.column_names)
         cursor = self._execute(
             f"INSERT INTO {self._target.name} ({names}, source_file, source_row, import_batch_id) "

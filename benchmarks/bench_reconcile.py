@@ -5,6 +5,7 @@
     .venv/bin/python -m benchmarks.bench_reconcile --profile      # + pyinstrument of reconcile
     .venv/bin/python -m benchmarks.bench_reconcile --no-sqlite    # skip the stored-records run
     .venv/bin/python -m benchmarks.bench_reconcile --parquet DIR  # reuse <kind>.parquet files
+    .venv/bin/python -m benchmarks.bench_reconcile --postgresql   # stored in PostgreSQL too
 
 Records are built once and written to Parquet in a temporary directory. Each measured phase
 runs in a fresh subprocess that loads the Parquet files, notes its resident memory, runs the
@@ -13,7 +14,9 @@ peak and the peak above what the loaded records already held. Targets (issue 2):
 <= 10 s and <= 2 GB on 2 cores.
 
 When ``data.storage`` can bulk-load and read records, a second phase stores the records in a
-SQLite database (timed separately) and measures ``read_records`` for every kind + reconcile.
+SQLite database (timed separately) and measures ``read_records`` for every kind + reconcile;
+``--postgresql`` does the same in a PostgreSQL database created for the run (env
+CAREROUNDS_BENCH_PG_URL, as bench_ingest), reporting the server backends' CPU too.
 """
 
 from __future__ import annotations
@@ -309,20 +312,34 @@ def _phase_store(directory: Path, url: str) -> dict[str, Any]:
 
 
 def _phase_read_reconcile(url: str) -> dict[str, Any]:
+    from sqlalchemy import event
+
+    from benchmarks.bench_ingest import _server_cpu_s
     from data.reconciliation import reconcile
     from data.storage import create_engine_for, read_records
 
     before = _rss_mb()
     engine = create_engine_for(url)
+    backends: list[int] = []
+    if engine.dialect.name == "postgresql":
+
+        def remember_backend(dbapi_connection: Any, _record: Any) -> None:
+            backends.append(dbapi_connection.info.backend_pid)
+
+        event.listen(engine, "connect", remember_backend)
     started, cpu = time.perf_counter(), _cpu_s()
     records = {kind: read_records(engine, kind) for kind in KINDS}
     read_wall = time.perf_counter() - started
+    read_cpu = _cpu_s() - cpu
+    server_cpu = _server_cpu_s(backends) if backends else 0.0
     read_peak = _peak_mb()
     result = reconcile(records)
     wall, cpu = time.perf_counter() - started, _cpu_s() - cpu
     engine.dispose()
     return {
         "cpu_s": cpu,
+        "read_cpu_s": read_cpu,
+        "server_cpu_s": server_cpu,
         "read_s": read_wall,
         "read_peak_mb": read_peak,
         "read_and_reconcile_s": wall,
@@ -358,6 +375,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--postgresql", action="store_true", help="also store in PostgreSQL")
     parser.add_argument(
         "--parquet", type=Path, help="reuse records saved as <kind>.parquet in this directory"
     )
@@ -404,24 +422,47 @@ def main() -> None:
             f"({r['peak_above_records_mb']:.0f} MB above the {r['rss_before_mb']:.0f} MB holding "
             f"the records); {r['flags']:,} flags"
         )
-        if args.no_sqlite:
-            return
         if not _storage_available():
-            print("sqlite: skipped (data.storage has no bulk load/read_records yet)")
+            print("stored records: skipped (data.storage has no bulk load/read_records yet)")
             return
+        backends = [] if args.no_sqlite else ["sqlite"]
+        if args.postgresql:
+            backends.append("postgresql")
+        for backend in backends:
+            _stored_run(backend, directory)
+
+
+def _stored_run(backend: str, directory: Path) -> None:
+    pg_name = None
+    if backend == "sqlite":
         url = f"sqlite:///{directory / 'bench.sqlite'}"
+        name = "SQLite"
+    else:
+        from benchmarks.bench_ingest import _pg_database
+
+        url, pg_name = _pg_database()
+        name = "PostgreSQL"
+    try:
         s = _run_phase("store", str(directory), url)
         print(
-            f"ingest CSVs into SQLite: {s['wall_s']:.1f} s wall ({s['cpu_s']:.1f} s CPU), "
+            f"ingest CSVs into {name}: {s['wall_s']:.1f} s wall ({s['cpu_s']:.1f} s client CPU), "
             f"peak RSS {s['peak_mb']:.0f} MB"
         )
         q = _run_phase("read", url)
+        server = f", server CPU {q['server_cpu_s']:.2f} s" if pg_name else ""
         print(
-            f"read from SQLite + reconcile: {q['read_and_reconcile_s']:.2f} s wall "
-            f"({q['cpu_s']:.2f} s CPU) "
-            f"(read {q['read_s']:.2f} s, reconcile {q['reconcile_s']:.2f} s), "
-            f"peak RSS {q['peak_mb']:.0f} MB (read alone {q['read_peak_mb']:.0f} MB)"
+            f"read from {name} + reconcile: {q['read_and_reconcile_s']:.2f} s wall "
+            f"({q['cpu_s']:.2f} s client CPU) "
+            f"(read {q['read_s']:.2f} s wall, {q['read_cpu_s']:.2f} s client CPU{server}; "
+            f"reconcile {q['reconcile_s']:.2f} s), "
+            f"peak RSS {q['peak_mb']:.0f} MB (read alone {q['read_peak_mb']:.0f} MB), "
+            f"load {os.getloadavg()[0]:.1f}"
         )
+    finally:
+        if pg_name:
+            from benchmarks.bench_ingest import _drop_pg
+
+            _drop_pg(pg_name)
 
 
 if __name__ == "__main__":

@@ -141,8 +141,7 @@ class ChunkValidator:
                 text,
             )
         self._check_length(column, text, rows)
-        values = text.where(present, None)
-        return values, pa.array(values.to_numpy(dtype=object), pa.string(), from_pandas=True)
+        return text, _arrow_text(text, present).cast(pa.string())
 
     def _as_list(self, column: Column, text: pd.Series, present: np.ndarray, rows: np.ndarray):
         separator = re.escape(self.mapping.list_separator)
@@ -159,8 +158,7 @@ class ChunkValidator:
                 text,
             )
         self._check_length(column, items, rows)
-        values = items.where(present, None)
-        return values, pa.array(values.to_numpy(dtype=object), pa.string(), from_pandas=True)
+        return items, _arrow_text(items, present).cast(pa.string())
 
     def _bounds(
         self, column: Column, numbers: pd.Series, text: pd.Series, rows: np.ndarray

@@ -1,8 +1,10 @@
 """Reading stored records back, fast: canonical columns as a typed pandas DataFrame.
 
 PostgreSQL streams ``COPY (SELECT ...) TO STDOUT`` as CSV into pyarrow; SQLite fetches from
-the raw sqlite3 cursor in chunks straight into Arrow. Both build the frame from Arrow, so a
-million ECM visits read back in seconds and both databases give the same dtypes.
+the raw sqlite3 cursor in chunks, turns rows into columns with numpy and builds Arrow
+arrays. Both read in table order and sort by the natural key in Arrow (byte order, so both
+databases give the same order whatever PostgreSQL's collation), and both build the frame
+from Arrow, so a million ECM visits read back in seconds with the same dtypes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -129,7 +132,7 @@ def read_records(
     Returns
     -------
     pandas.DataFrame
-        One row per record, ordered by natural key; dtypes as ``record_dtypes(kind)``.
+        One row per record, ordered by natural key (byte order); dtypes as ``record_dtypes(kind)``.
     """
     if kind not in RECORD_KINDS:
         raise ValueError(f"Unknown record kind {kind!r}; expected one of {sorted(RECORD_KINDS)}.")
@@ -152,12 +155,18 @@ def read_records(
             conditions.append(f"{period} {op} {{p}}")
             params.append(_as_datetime(bound))
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = f"SELECT {', '.join(names)} FROM {table.name}{where} ORDER BY {record_kind.key}"
+    sql = f"SELECT {', '.join(names)} FROM {table.name}{where}"
+    key = record_kind.key
     schema = pa.schema([_field(record_kind, name) for name in names])
-    if postgresql:
-        arrow = _read_postgresql(engine, sql, params, schema)
+    read = _read_postgresql if postgresql else _read_sqlite
+    if key in names:
+        # Read in table order and sort by the key in Arrow (byte order: SQLite's BINARY
+        # collation, PostgreSQL's C): SQLite would walk the key's index with a random table
+        # look-up per row, PostgreSQL would sort whole rows; both take twice as long.
+        arrow = read(engine, sql, params, schema)
+        arrow = arrow.take(pc.sort_indices(arrow.column(key)))
     else:
-        arrow = _read_sqlite(engine, sql, params, schema)
+        arrow = read(engine, f"{sql} ORDER BY {key}", params, schema)
     return _to_pandas(arrow, record_kind)
 
 
@@ -212,13 +221,12 @@ def _read_sqlite(engine: Engine, sql: str, params: list[Any], schema: pa.Schema)
         cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(sql, [_sqlite_param(p) for p in params])
         while rows := cursor.fetchmany(_FETCH_ROWS):
-            columns = list(zip(*rows, strict=True))
+            # Rows to columns in C: three times faster than zip(*rows).
+            cells = np.empty((len(rows), len(schema)), dtype=object)
+            cells[:] = rows
             batches.append(
                 pa.record_batch(
-                    [
-                        _sqlite_column(values, f.type)
-                        for values, f in zip(columns, schema, strict=True)
-                    ],
+                    [_sqlite_column(cells[:, i], f.type) for i, f in enumerate(schema)],
                     schema=schema,
                 )
             )
@@ -234,15 +242,16 @@ def _sqlite_param(value: Any) -> Any:
     return value
 
 
-def _sqlite_column(values: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
+def _sqlite_column(values: np.ndarray, type_: pa.DataType) -> pa.Array:
     if pa.types.is_timestamp(type_):
         # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" by SQLAlchemy and by ingestion.
-        return pc.cast(pa.array(values, pa.string()), type_)
+        return pc.cast(pa.array(values, pa.string(), from_pandas=True), type_)
     if pa.types.is_date(type_):
-        return pc.cast(pc.cast(pa.array(values, pa.string()), pa.timestamp("s")), type_)
+        text = pa.array(values, pa.string(), from_pandas=True)
+        return pc.cast(pc.cast(text, pa.timestamp("s")), type_)
     if pa.types.is_boolean(type_):
-        return pc.cast(pa.array(values, pa.int64()), type_)
-    return pa.array(values, type_)
+        return pc.cast(pa.array(values, pa.int64(), from_pandas=True), type_)
+    return pa.array(values, type_, from_pandas=True)
 
 
 def _to_pandas(arrow: pa.Table, kind: RecordKind) -> pd.DataFrame:

@@ -37,6 +37,11 @@ class ReallocationParams:
     metaheuristic
         OR-Tools local search metaheuristic name: ``guided_local_search``,
         ``simulated_annealing``, ``tabu_search`` or ``greedy_descent``.
+    lns_iterations_per_solution
+        Parts with double-ups or soft windows (and no provider-change cap) are solved by
+        ruin and recreate (``solver._lns``), which moves both halves of a double-up
+        together; when ``solution_limit`` is set it stops after ``solution_limit`` times
+        this many steps, so runs are reproducible. 0 sends those parts to OR-Tools instead.
     """
 
     time_limit_s: float = 30.0
@@ -48,6 +53,7 @@ class ReallocationParams:
     metaheuristic: str = "guided_local_search"
     first_solution: str = "parallel_cheapest_insertion"
     engine: str = "auto"
+    lns_iterations_per_solution: int = 10
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
@@ -65,6 +71,8 @@ class ReallocationParams:
             "greedy_descent",
         }:
             raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+        if self.lns_iterations_per_solution < 0:
+            raise ValueError("Expected lns_iterations_per_solution >= 0.")
         if self.engine not in {"auto", "ortools", "pyvrp"}:
             raise ValueError(f"Unknown engine {self.engine!r}.")
         if self.first_solution not in {

@@ -11,6 +11,7 @@ import numpy as np
 
 from solver import _ortools_engine
 from solver._decompose import Part, decompose
+from solver._lns import solve_lns
 from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
 from solver._repair import repair
@@ -20,7 +21,7 @@ from solver.params import ReallocationParams
 from solver.problem import BoolArray, Policy, Problem
 from solver.solution import Solution, SolveStats, Unserved, UnservedReason
 
-_ENGINE_OF_STATUS = {"pyvrp": "pyvrp"}
+_ENGINE_OF_STATUS = {"pyvrp": "pyvrp", "lns": "lns"}
 
 # Share of the budget kept back for pre-checks, model building and stitching.
 _OVERHEAD_SHARE = 0.1
@@ -76,6 +77,12 @@ def _uses_pyvrp(problem: Problem, params: ReallocationParams, cap: int | None) -
     return params.engine != "ortools" and cap is None and unsupported_reason(problem) is None
 
 
+def _uses_lns(problem: Problem, params: ReallocationParams, cap: int | None) -> bool:
+    """Whether a part goes to the LNS: double-ups or soft windows, no provider-change cap."""
+    needs = len(problem.sync_pairs) > 0 or not problem.objective.hard_windows
+    return needs and cap is None and params.lns_iterations_per_solution > 0
+
+
 def _solve_part(
     args: tuple[
         Problem,
@@ -104,6 +111,26 @@ def _solve_part(
             start_s={i: s for r in sol.routes for i, s in zip(r.visits, r.start_s, strict=True)},
             depart_s=tuple(r.depart_s for r in sol.routes),
             status="pyvrp",
+            wall_s=time.perf_counter() - started,
+        )
+    if _uses_lns(problem, params, cap):
+        started = time.perf_counter()
+        limit = None
+        if params.solution_limit is not None:
+            limit = params.solution_limit * params.lns_iterations_per_solution
+        found = solve_lns(
+            problem,
+            feasible,
+            time_limit_s=limit_s,
+            seed=params.seed,
+            max_iterations=limit,
+            initial=initial,
+        )
+        return _ortools_engine.EngineResult(
+            rounds=found.rounds,
+            start_s=found.start_s,
+            depart_s=found.depart_s,
+            status="lns",
             wall_s=time.perf_counter() - started,
         )
     return _ortools_engine.solve(

@@ -386,11 +386,19 @@ class _Search:
 
     # ---- exact insertion -------------------------------------------------------------
 
-    def exact(self, st: _State, inserts: Sequence[tuple[int, int, int]]) -> _Plan | None:
-        """Apply ``(visit, carer, position)`` insertions on the side; ``None`` if infeasible."""
+    def exact(
+        self, st: _State, inserts: Sequence[tuple[int, int, int]], bound: float = math.inf
+    ) -> _Plan | None:
+        """Apply ``(visit, carer, position)`` insertions on the side.
+
+        ``None`` when infeasible or, once start times only rise, certainly dearer than
+        ``bound`` (lateness never falls during an insertion, so its running total is a lower
+        bound; waiting can fall, so no pruning when it is weighted).
+        """
         d = self.d
         routes: dict[int, list[int]] = {}
         carers: dict[int, int] = {}
+        fixed = 0
         for v, k, p in inserts:
             r = routes.get(k)
             if r is None:
@@ -399,9 +407,26 @@ class _Search:
             carers[v] = k
             if st.rload[k] + d.load[v] > d.capacity[k]:
                 return None
+            if d.today[v] >= 0 and d.today[v] != k:
+                fixed += d.w_change
+            fixed -= d.w_unserved
+        travel: dict[int, int] = {}
+        for k, r in routes.items():
+            row, here, tr = d.rows[k], d.start_loc[k], 0
+            for v in r:
+                tr += row[here][d.loc[v]]
+                here = d.loc[v]
+            tr += row[here][d.end_loc[k]]
+            travel[k] = tr
+            fixed += d.w_travel * (tr - st.rtravel[k])
+        if d.w_wait:
+            bound = math.inf
+        w_late, w_max, soft = d.w_late, d.w_max, d.soft
+        late_total, late_max = st.late_total, st.late_max
+        if fixed > bound:
+            return None
         over: dict[int, int] = {}
         ret: dict[int, int] = {}
-        travel: dict[int, int] = {}
         work = deque(routes)
         queued = set(routes)
         budget = 4 * d.m + 20
@@ -434,6 +459,20 @@ class _Search:
                     old = st.start[v]
                 if s != old:
                     over[v] = s
+                    new = s - soft[v]
+                    if new > 0:
+                        late_total += new
+                        if new > late_max:
+                            late_max = new
+                    if old is not None and old > soft[v]:
+                        late_total -= old - soft[v]
+                    if (
+                        fixed
+                        + w_late * (late_total - st.late_total)
+                        + w_max * (late_max - st.late_max)
+                        > bound
+                    ):
+                        return None
                     if kj >= 0 and kj not in queued:
                         queued.add(kj)
                         work.append(kj)
@@ -442,26 +481,7 @@ class _Search:
             if back > d.end_limit[k]:
                 return None
             ret[k] = back
-        delta = 0
-        late_total, late_max = st.late_total, st.late_max
-        for v, s in over.items():
-            new = s - d.soft[v]
-            new = new if new > 0 else 0
-            if v not in carers:
-                old = st.start[v] - d.soft[v]
-                late_total -= old if old > 0 else 0
-            late_total += new
-            if new > late_max:
-                late_max = new
-        delta += d.w_late * (late_total - st.late_total) + d.w_max * (late_max - st.late_max)
-        for k, r in routes.items():
-            row, here, tr = d.rows[k], d.start_loc[k], 0
-            for v in r:
-                tr += row[here][d.loc[v]]
-                here = d.loc[v]
-            tr += row[here][d.end_loc[k]]
-            travel[k] = tr
-            delta += d.w_travel * (tr - st.rtravel[k])
+        delta = fixed + w_late * (late_total - st.late_total) + w_max * (late_max - st.late_max)
         wait: dict[int, int] = {}
         if d.w_wait:
             for k in ret:
@@ -471,10 +491,6 @@ class _Search:
                 depart = max(d.shift_start[k], first - d.rows[k][d.start_loc[k]][d.loc[r[0]]])
                 wait[k] = ret[k] - depart - tr - sum(d.dur[v] for v in r)
                 delta += d.w_wait * (wait[k] - st.rwait[k])
-        for v, k in carers.items():
-            if d.today[v] >= 0 and d.today[v] != k:
-                delta += d.w_change
-            delta -= d.w_unserved
         return _Plan(delta, routes, over, ret, travel, wait, carers, late_total, late_max)
 
     @staticmethod
@@ -519,7 +535,8 @@ class _Search:
         top = cand[np.argsort(cost[cand], kind="stable")[:_SINGLE_EXACT]]
         best: _Plan | None = None
         for c in top.tolist():
-            plan = self.exact(st, [(i, int(sk[c]), int(sp[c]))])
+            bound = math.inf if best is None else best.delta
+            plan = self.exact(st, [(i, int(sk[c]), int(sp[c]))], bound)
             if plan is not None and (best is None or plan.delta < best.delta):
                 best = plan
         return best
@@ -560,7 +577,9 @@ class _Search:
         best: _Plan | None = None
         for c in top.tolist():
             x, y = int(ia[c]), int(ib[c])
-            plan = self.exact(st, [(a, int(ka[x]), int(pa[x])), (b, int(kb[y]), int(pb[y]))])
+            bound = math.inf if best is None else best.delta
+            inserts = [(a, int(ka[x]), int(pa[x])), (b, int(kb[y]), int(pb[y]))]
+            plan = self.exact(st, inserts, bound)
             if plan is not None and (best is None or plan.delta < best.delta):
                 best = plan
         return best

@@ -42,6 +42,13 @@ _BIG = 1 << 40
 _SINGLE_EXACT = 3
 _PAIR_SIDE = 8
 _PAIR_EXACT = 4
+# Annealing: the starting temperature is this share of the mean cost per unit, falling
+# geometrically by _TEMP_DROP over the run; a ruin takes 2.._RUIN_MAX units (at most a
+# _RUIN_SHARE-th of them).
+_TEMP_START = 0.05
+_TEMP_DROP = 100.0
+_RUIN_MAX = 30
+_RUIN_SHARE = 4
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,8 @@ class _State:
         self.late_max = 0
         self.cost = 0
         self.feasible = True
+        self.grid: _Grid | None = None
+        self.dirty: set[int] = set()
 
     def copy(self) -> _State:
         other = object.__new__(_State)
@@ -157,11 +166,14 @@ class _State:
         other.rload = self.rload[:]
         other.late_total, other.late_max = self.late_total, self.late_max
         other.cost, other.feasible = self.cost, self.feasible
+        other.dirty = set(self.dirty)
+        other.grid = None if self.grid is None else self.grid.copy_for(other)
         return other
 
     def reschedule(self) -> None:
         """Earliest start times for the current rounds, and every cost term from scratch."""
         d = self.d
+        before, returns = self.start, self.ret[:]
         carer = [-1] * d.n
         for k, r in enumerate(self.routes):
             for v in r:
@@ -196,6 +208,15 @@ class _State:
             self.ret[k] = t + row[here][d.end_loc[k]]
         self.start = [max(s, 0) for s in start]
         self._cost_from_scratch()
+        if self.grid is not None:
+            for k, r in enumerate(self.routes):
+                if (
+                    k in self.dirty
+                    or self.ret[k] != returns[k]
+                    or any(self.start[v] != before[v] for v in r)
+                ):
+                    self.grid.update(k)
+        self.dirty.clear()
 
     def _cost_from_scratch(self) -> None:
         d = self.d
@@ -260,6 +281,7 @@ class _State:
         gone = set(visits)
         for k in {self.carer[v] for v in visits if self.carer[v] >= 0}:
             self.routes[k] = [v for v in self.routes[k] if v not in gone]
+            self.dirty.add(k)
         for v in visits:
             self.carer[v] = -1
 
@@ -300,6 +322,14 @@ class _Grid:
         for k in range(d.m):
             self.update(k)
 
+    def copy_for(self, state: _State) -> _Grid:
+        """A copy of this grid belonging to ``state`` (same rounds and times)."""
+        other = object.__new__(_Grid)
+        for name, value in self.__dict__.items():
+            setattr(other, name, value.copy() if isinstance(value, np.ndarray) else value)
+        other.state = state
+        return other
+
     def _widen(self) -> None:
         fresh = _Grid(self.state)
         self.__dict__.update(fresh.__dict__)
@@ -337,6 +367,7 @@ class _Grid:
         self.room[k, :n] = room
         self.room[k, n:] = _BIG
         self.leg[k, : n - 1] = legs
+        self.leg[k, n - 1 :] = 0
         self.valid[k, :n] = True
         self.valid[k, n:] = False
 
@@ -587,7 +618,9 @@ class _Search:
     def recreate(self, st: _State, units: list[int]) -> None:
         """Insert the given units one by one where each costs least (or leave them out)."""
         d = self.d
-        grid = _Grid(st)
+        if st.grid is None:
+            st.grid = _Grid(st)
+        grid = st.grid
         for u in units:
             unit = d.units[u]
             if len(unit) == 1:
@@ -757,9 +790,9 @@ def solve_lns(
     best = st.copy()
     iterations = improvements = 0
     n_units = max(1, data.n_units)
-    k_max = max(2, min(30, n_units // 4 + 1))
-    t_start = 0.01 * best.cost / n_units if best.cost < data.w_unserved else 0.0
-    t_end = t_start / 100
+    k_max = max(2, min(_RUIN_MAX, n_units // _RUIN_SHARE + 1))
+    t_start = _TEMP_START * best.cost / n_units if best.cost < data.w_unserved else 0.0
+    t_end = t_start / _TEMP_DROP
     run_s = max(1e-9, deadline - time.perf_counter())
     run_started = time.perf_counter()
     while data.n_units > 1:
@@ -781,7 +814,6 @@ def solve_lns(
         trial.reschedule()
         left = [u for u in range(data.n_units) if trial.carer[data.units[u][0]] < 0]
         search.recreate(trial, search.order(left))
-        trial.reschedule()
         if not trial.feasible or not removed:
             continue
         threshold = float(st.cost)

@@ -45,8 +45,8 @@ _PAIR_EXACT = 4
 # Annealing: the starting temperature is this share of the mean cost per unit, falling
 # geometrically by _TEMP_DROP over the run; a ruin takes 2.._RUIN_MAX units (at most a
 # _RUIN_SHARE-th of them).
-_TEMP_START = 0.05
-_TEMP_DROP = 100.0
+_TEMP_START = 1.0
+_TEMP_DROP = 1000.0
 _RUIN_MAX = 30
 _RUIN_SHARE = 4
 

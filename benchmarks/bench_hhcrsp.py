@@ -61,6 +61,7 @@ class HhcrspRun:
     evaluation: MankowskaEvaluation | None
     runtime_s: float
     note: str = ""
+    cpu_s: float = 0.0
 
 
 def _score(path: Path, time_limit_s: float, seed: int, workers: int, engine: str) -> HhcrspRun:
@@ -70,6 +71,7 @@ def _score(path: Path, time_limit_s: float, seed: int, workers: int, engine: str
     instance = read_mankowska(path)
     converted = mankowska_problem(instance)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     try:
         if engine == "sync-greedy":
             greedy = sync_greedy(converted.problem, time_limit_s=time_limit_s, seed=seed)
@@ -93,11 +95,12 @@ def _score(path: Path, time_limit_s: float, seed: int, workers: int, engine: str
     except Exception as exc:  # a crashing engine is a result, not the end of the run
         return HhcrspRun(None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     runtime_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
     evaluation = evaluate_schedule(instance, mankowska_schedule(converted, solution))
-    notes = [solution.stats.status]
+    notes = [solution.stats.status, f"wall {runtime_s:.1f} s cpu {cpu_s:.1f} s"]
     if solution.unserved:
         notes.append(f"{len(solution.unserved)} unserved")
-    return HhcrspRun(evaluation, runtime_s, " ".join(n for n in notes if n))
+    return HhcrspRun(evaluation, runtime_s, " ".join(n for n in notes if n), cpu_s)
 
 
 def _select(
@@ -168,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sync_broken = any("synchronisation" in v or "both services" in v for v in ev.violations)
             mark = "S" if sync_broken else ("!" if ev.violations else " ")
             cells.append(f"{ev.objective:>9.2f} ({gap:6.2f}%){mark}")
+            if not ev.violations and run.note:
+                notes.append(f"{engine}: {run.note}")
             if ev.violations:
                 failures[engine, group] = failures.get((engine, group), 0) + 1
                 notes.append(f"{engine}: {len(ev.violations)} violations, {ev.violations[0]}")
@@ -182,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{engine}_max_tardiness": round(ev.max_tardiness, 4),
                     f"{engine}_violations": "; ".join(ev.violations),
                     f"{engine}_runtime_s": round(run.runtime_s, 2),
+                    f"{engine}_cpu_s": round(run.cpu_s, 2),
                     f"{engine}_note": run.note,
                 }
             )

@@ -714,7 +714,18 @@ def _initial_state(
             max_decodes=max_decodes,
         )
         initial = greedy.rounds
-    routes = [[int(v) for v in r if data.unit_of[v] >= 0] for r in initial]
+    # Keep only calls the carer may serve, and double-ups whose halves are on two carers.
+    routes = [
+        [int(v) for v in r if data.unit_of[v] >= 0 and data.feasible[v, k]]
+        for k, r in enumerate(initial)
+    ]
+    owner = {v: k for k, r in enumerate(routes) for v in r}
+    split = {
+        v
+        for v in owner
+        if data.partner[v] >= 0 and owner.get(data.partner[v], owner[v]) != owner[v]
+    }
+    routes = [[v for v in r if data.partner[v] < 0 or v in split] for r in routes]
     st = _State(data, routes)
     st.reschedule()
     if not st.feasible:

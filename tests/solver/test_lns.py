@@ -269,3 +269,26 @@ def test_property_invariants_hold(problem: Problem, seed: int) -> None:
     check(problem, found)
     again = solve_lns(problem, feasible, time_limit_s=5, seed=seed, max_iterations=30)
     assert again == found
+
+
+def test_unusable_initial_rounds_are_repaired() -> None:
+    """Both halves on one carer and a call on a carer without the skill: still a valid day."""
+    problem = tiny_home_care_day(6)
+    visits = list(problem.visits)
+    visits[0] = Visit(
+        visits[0].location,
+        visits[0].window_start_s,
+        visits[0].window_end_s,
+        visits[0].duration_s,
+        skills=frozenset({"hoist"}),
+    )
+    carers = (Carer(0, 0, 0, 7 * H, 16 * H, skills=frozenset({"hoist"})), *problem.carers[1:])
+    problem = Problem(
+        visits=tuple(visits), carers=carers, travel_s=problem.travel_s, objective=MANKOWSKA
+    )
+    _, feasible = precheck(problem)
+    a, b = (int(x) for x in problem.sync_pairs[0])
+    bad = ((1, 2), (0, a, b), (3,))
+    found = solve_lns(problem, feasible, time_limit_s=10, seed=0, max_iterations=50, initial=bad)
+    check(problem, found)
+    assert sum(map(len, found.rounds)) == problem.num_visits

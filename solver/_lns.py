@@ -789,9 +789,10 @@ def solve_lns(
         data,
         problem,
         initial,
-        greedy_s=0.05 * time_limit_s,
+        # With an iteration limit the decode count, not the clock, must end the order search.
+        greedy_s=(0.05 if max_iterations is None else 0.5) * time_limit_s,
         seed=seed,
-        max_decodes=None if max_iterations is None else max_iterations,
+        max_decodes=None if max_iterations is None else min(max_iterations, 50),
     )
     search = _Search(data, rng)
     missing = [u for u in range(data.n_units) if st.carer[data.units[u][0]] < 0]

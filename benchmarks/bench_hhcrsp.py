@@ -90,7 +90,15 @@ def _score(path: Path, time_limit_s: float, seed: int, workers: int, engine: str
             warm_s = time_limit_s / 4
             initial = sync_greedy(converted.problem, time_limit_s=warm_s, seed=seed).rounds
             budget_s = max(0.1, time_limit_s - (time.perf_counter() - started))
-        params = solver.ReallocationParams(time_limit_s=budget_s, seed=seed, workers=workers)
+        # One area's day, coupled by double-ups and tardiness: solved whole, never cut into
+        # geographic parts (a part can lack the two qualified carers a double-up needs; at
+        # the default 200-call parts F and G came back with 28-54 calls unserved).
+        params = solver.ReallocationParams(
+            time_limit_s=budget_s,
+            seed=seed,
+            workers=workers,
+            max_part_visits=max(2, converted.problem.num_visits),
+        )
         solution = solver.reallocate(converted.problem, params, initial=initial)
     except Exception as exc:  # a crashing engine is a result, not the end of the run
         return HhcrspRun(None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")

@@ -803,7 +803,10 @@ def solve_lns(
     iterations = improvements = 0
     n_units = max(1, data.n_units)
     k_max = max(2, min(_RUIN_MAX, n_units // _RUIN_SHARE + 1))
-    t_start = _TEMP_START * best.cost / n_units if best.cost < data.w_unserved else 0.0
+    # Scale by the cost without unserved penalties, so a start that leaves calls out still
+    # anneals (the penalty keeps any trial that drops a call from being accepted).
+    out = sum(1 for unit in data.units for i in unit if best.carer[i] < 0)
+    t_start = _TEMP_START * max(0, best.cost - data.w_unserved * out) / n_units
     t_end = t_start / _TEMP_DROP
     run_s = max(1e-9, deadline - time.perf_counter())
     run_started = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -292,3 +293,16 @@ def test_unusable_initial_rounds_are_repaired() -> None:
     found = solve_lns(problem, feasible, time_limit_s=10, seed=0, max_iterations=50, initial=bad)
     check(problem, found)
     assert sum(map(len, found.rounds)) == problem.num_visits
+
+
+def test_lns_can_be_switched_off() -> None:
+    """lns_iterations_per_solution=0 keeps double-up days on OR-Tools; negatives are refused."""
+    problem = tiny_home_care_day(7)
+    params = ReallocationParams(
+        time_limit_s=2, workers=1, solution_limit=20, lns_iterations_per_solution=0
+    )
+    sol = reallocate(problem, params)
+    assert sol.stats.engine == "ortools"
+    assert sol.sync_violations == 0
+    with pytest.raises(ValueError, match="lns_iterations_per_solution"):
+        ReallocationParams(lns_iterations_per_solution=-1)

@@ -30,13 +30,20 @@ class ReallocationParams:
         can model (no double-ups, hard windows, no provider-change cap or carer-change
         penalty), where it finds markedly shorter rounds; OR-Tools for decomposed days
         (PyVRP often finds no feasible part within a part's few seconds) and otherwise.
-        ``pyvrp`` uses PyVRP for every part it can model, OR-Tools for the rest.
+        ``pyvrp`` uses PyVRP for every part it can model, OR-Tools for the rest. Parts
+        with double-ups or soft windows go to the LNS under any engine unless
+        ``lns_iterations_per_solution`` is 0 (``auto`` sets it to 0 for decomposed days).
     first_solution
         OR-Tools first solution strategy name, e.g. ``local_cheapest_insertion``,
         ``parallel_cheapest_insertion``, ``path_cheapest_arc``, ``savings``.
     metaheuristic
         OR-Tools local search metaheuristic name: ``guided_local_search``,
         ``simulated_annealing``, ``tabu_search`` or ``greedy_descent``.
+    lns_iterations_per_solution
+        Parts with double-ups or soft windows (and no provider-change cap) are solved by
+        ruin and recreate (``solver._lns``), which moves both halves of a double-up
+        together; when ``solution_limit`` is set it stops after ``solution_limit`` times
+        this many steps, so runs are reproducible. 0 sends those parts to OR-Tools instead.
     """
 
     time_limit_s: float = 30.0
@@ -48,6 +55,7 @@ class ReallocationParams:
     metaheuristic: str = "guided_local_search"
     first_solution: str = "parallel_cheapest_insertion"
     engine: str = "auto"
+    lns_iterations_per_solution: int = 10
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
@@ -65,6 +73,8 @@ class ReallocationParams:
             "greedy_descent",
         }:
             raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+        if self.lns_iterations_per_solution < 0:
+            raise ValueError("Expected lns_iterations_per_solution >= 0.")
         if self.engine not in {"auto", "ortools", "pyvrp"}:
             raise ValueError(f"Unknown engine {self.engine!r}.")
         if self.first_solution not in {

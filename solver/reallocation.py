@@ -12,6 +12,7 @@ import numpy as np
 
 from solver import _ortools_engine
 from solver._decompose import Part, decompose, regroup
+from solver._lns import solve_lns
 from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
 from solver._repair import repair
@@ -23,7 +24,7 @@ from solver.solution import Solution, SolveStats, Unserved, UnservedReason
 
 logger = logging.getLogger(__name__)
 
-_ENGINE_OF_STATUS = {"pyvrp": "pyvrp"}
+_ENGINE_OF_STATUS = {"pyvrp": "pyvrp", "lns": "lns"}
 
 # Share of the budget kept back for stitching and the cross-part repair of a decomposed day.
 # Repair's ejections place more calls per second than the parts' last seconds of search
@@ -89,6 +90,12 @@ def _uses_pyvrp(problem: Problem, params: ReallocationParams, cap: int | None) -
     return params.engine != "ortools" and cap is None and unsupported_reason(problem) is None
 
 
+def _uses_lns(problem: Problem, params: ReallocationParams, cap: int | None) -> bool:
+    """Whether a part goes to the LNS: double-ups or soft windows, no provider-change cap."""
+    needs = len(problem.sync_pairs) > 0 or not problem.objective.hard_windows
+    return needs and cap is None and params.lns_iterations_per_solution > 0
+
+
 def _solve_part(
     args: tuple[
         Problem,
@@ -117,6 +124,26 @@ def _solve_part(
             start_s={i: s for r in sol.routes for i, s in zip(r.visits, r.start_s, strict=True)},
             depart_s=tuple(r.depart_s for r in sol.routes),
             status="pyvrp",
+            wall_s=time.perf_counter() - started,
+        )
+    if _uses_lns(problem, params, cap):
+        started = time.perf_counter()
+        limit = None
+        if params.solution_limit is not None:
+            limit = params.solution_limit * params.lns_iterations_per_solution
+        found = solve_lns(
+            problem,
+            feasible,
+            time_limit_s=limit_s,
+            seed=params.seed,
+            max_iterations=limit,
+            initial=initial,
+        )
+        return _ortools_engine.EngineResult(
+            rounds=found.rounds,
+            start_s=found.start_s,
+            depart_s=found.depart_s,
+            status="lns",
             wall_s=time.perf_counter() - started,
         )
     return _ortools_engine.solve(
@@ -325,9 +352,12 @@ def reallocate(
     are cut into geographic parts (recursive bisection on the travel matrix; carers shared
     out so each part gets carer hours per time band and skill in proportion to its calls'
     hours, net of the carers' drive to the part) solved in parallel by ``params.workers``
-    processes and stitched. Each part goes to PyVRP when it can model it (no double-ups,
-    hard windows, no provider-change cap or carer-change penalty) and to an OR-Tools
-    routing model otherwise (double-ups as CP constraints on start times and vehicles,
+    processes and stitched. A day solved whole goes to PyVRP when it can model it (no
+    double-ups, hard windows, no provider-change cap or carer-change penalty), else, with
+    double-ups or soft windows and no provider-change cap, to the ruin-and-recreate LNS of
+    ``solver._lns`` (both halves of a double-up move together; Mankowska benchmark). Parts
+    of a decomposed day, and days under a provider-change cap, go to an OR-Tools
+    routing model (double-ups as CP constraints on start times and vehicles,
     a synchronisation-aware greedy as first solution when it places every call,
     optional-visit penalties so a call that does not fit is reported as ``NOT_SCHEDULED``
     rather than failing the day; a part that finds no first solution in time is left to
@@ -352,10 +382,10 @@ def reallocate(
     params
         Search budget, seed and decomposition; defaults to ``ReallocationParams()``.
     initial
-        Rounds to start from (one sequence per carer); forces the OR-Tools engine, which
-        uses them when, after dropping calls they cannot keep on time, they still place
-        every call. Defaults to today's rounds when ``params.use_initial`` and the visits
-        carry today's carers (then used by OR-Tools parts only, on the same condition).
+        Rounds to start from (one sequence per carer); keeps the day off PyVRP, which
+        cannot take them. The LNS repairs them into a start; OR-Tools uses them when, after
+        dropping calls they cannot keep on time, they still place every call. Defaults to
+        today's rounds when ``params.use_initial`` and the visits carry today's carers.
 
     Returns
     -------
@@ -370,7 +400,7 @@ def reallocate(
     """
     params = params or ReallocationParams()
     if initial is not None and params.engine == "auto":
-        params = replace(params, engine="ortools")  # only OR-Tools takes a warm start
+        params = replace(params, engine="ortools")  # PyVRP takes no warm start
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit_s
     reasons, feasible = precheck(problem)
@@ -386,7 +416,9 @@ def reallocate(
         # On the county benchmark (120 s, 32 parts of ~190 calls) PyVRP often had no
         # feasible round set within a part's few seconds and dropped up to 60 % of the
         # part's calls; OR-Tools served 5,854 of 6,000 against 5,678-5,801 with PyVRP parts.
-        params = replace(params, engine="ortools")
+        # The same holds for the LNS at a part's few seconds from a cold start: 213-221 calls
+        # unserved at 120 s against 156 with OR-Tools parts (23 Nov, load average 4).
+        params = replace(params, engine="ortools", lns_iterations_per_solution=0)
     cap = problem.policy.max_provider_changes
     users = np.array(
         [v.service_user if v.service_user >= 0 else -1 - i for i, v in enumerate(problem.visits)]

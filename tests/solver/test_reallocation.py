@@ -174,7 +174,7 @@ def test_same_seed_same_answer(fixture: str, request: pytest.FixtureRequest) -> 
     params = ReallocationParams(time_limit_s=3, workers=1, solution_limit=50, seed=3)
     first, second = reallocate(problem, params), reallocate(problem, params)
     assert first == second
-    assert first.stats.engine == ("pyvrp" if fixture == "one_street_two_carers" else "ortools")
+    assert first.stats.engine == ("pyvrp" if fixture == "one_street_two_carers" else "lns")
 
 
 def test_provider_change_cap_zero_keeps_everyone_with_their_provider(

@@ -156,6 +156,34 @@ def share_carers(
     return assigned
 
 
+def _bisect(
+    weight: np.ndarray, unit_locs: IntArray, sym: np.ndarray, max_size: int, seed: int
+) -> list[IntArray]:
+    """Groups of unit indices of total ``weight`` at most about ``max_size``, by recursive
+    bisection: two far-apart units, the others ordered by how much nearer they are to one
+    than the other, cut at the weighted median. ``sym`` is a symmetric travel matrix over
+    locations and ``unit_locs`` each unit's location."""
+    rng = np.random.default_rng(seed)
+    groups: list[IntArray] = []
+    stack: list[IntArray] = [np.arange(unit_locs.size, dtype=np.int64)]
+    while stack:
+        units = stack.pop()
+        total = int(weight[units].sum())
+        if total <= max_size or units.size < 2:
+            groups.append(units)
+            continue
+        ul = unit_locs[units]
+        pivot = ul[rng.integers(ul.size)]
+        a = ul[np.argmax(sym[pivot, ul])]
+        b = ul[np.argmax(sym[a, ul])]
+        order = np.argsort(sym[a, ul] - sym[b, ul], kind="stable")
+        cum = np.cumsum(weight[units[order]])
+        cut = min(int(np.searchsorted(cum, total / 2)), units.size - 2)
+        stack.append(units[order[cut + 1 :]])
+        stack.append(units[order[: cut + 1]])
+    return groups
+
+
 def decompose(problem: Problem, *, max_part_visits: int, seed: int) -> list[Part]:
     """Parts of at most about ``max_part_visits`` visits, each with its carers.
 
@@ -177,25 +205,7 @@ def decompose(problem: Problem, *, max_part_visits: int, seed: int) -> list[Part
     weight = np.bincount(unit_of_visit, minlength=unit_locs.size)
     carer_start = np.array([c.start_location for c in problem.carers], dtype=np.int64)
     today = np.array([v.carer for v in problem.visits], dtype=np.int64)
-    rng = np.random.default_rng(seed)
-
-    parts_units: list[IntArray] = []
-    stack: list[IntArray] = [np.arange(unit_locs.size, dtype=np.int64)]
-    while stack:
-        units = stack.pop()
-        total = int(weight[units].sum())
-        if total <= max_part_visits or units.size < 2:
-            parts_units.append(units)
-            continue
-        ul = unit_locs[units]
-        pivot = ul[rng.integers(ul.size)]
-        a = ul[np.argmax(sym[pivot, ul])]
-        b = ul[np.argmax(sym[a, ul])]
-        order = np.argsort(sym[a, ul] - sym[b, ul], kind="stable")
-        cum = np.cumsum(weight[units[order]])
-        cut = min(int(np.searchsorted(cum, total / 2)), units.size - 2)
-        stack.append(units[order[cut + 1 :]])
-        stack.append(units[order[: cut + 1]])
+    parts_units = _bisect(weight, unit_locs, sym, max_part_visits, seed)
 
     n_parts = len(parts_units)
     part_of_unit = np.empty(unit_locs.size, dtype=np.int64)
@@ -285,24 +295,7 @@ def regroup(
     size = np.array([len(r) + 1 for r in rounds], dtype=np.int64)
     weight = np.bincount(unit_of_carer, weights=size).astype(np.int64)
     unit_anchor = anchor[unit_roots]
-    rng = np.random.default_rng(seed)
-    groups: list[IntArray] = []
-    stack: list[IntArray] = [np.arange(unit_roots.size, dtype=np.int64)]
-    while stack:
-        units = stack.pop()
-        total = int(weight[units].sum())
-        if total <= max_part_visits or units.size < 2:
-            groups.append(units)
-            continue
-        ul = unit_anchor[units]
-        pivot = ul[rng.integers(ul.size)]
-        a = ul[np.argmax(sym[pivot, ul])]
-        b = ul[np.argmax(sym[a, ul])]
-        order = np.argsort(sym[a, ul] - sym[b, ul], kind="stable")
-        cum = np.cumsum(weight[units[order]])
-        cut = min(int(np.searchsorted(cum, total / 2)), units.size - 2)
-        stack.append(units[order[cut + 1 :]])
-        stack.append(units[order[: cut + 1]])
+    groups = _bisect(weight, unit_anchor, sym, max_part_visits, seed)
     group_of_carer = np.empty(m, dtype=np.int64)
     for g, units in enumerate(groups):
         group_of_carer[np.isin(unit_of_carer, units)] = g

@@ -94,6 +94,8 @@ class _Data:
         self.start_loc = [c.start_location for c in carers]
         self.end_loc = [c.end_location for c in carers]
         self.shift_start = [c.shift_start_s for c in carers]
+        # The working-hours cap is held from the shift start, not from departure: safe, but a
+        # carer with a cap shorter than their shift cannot take calls after start + cap.
         self.end_limit = [min(c.shift_end_s, c.shift_start_s + c.work_cap_s) for c in carers]
         self.capacity = [_BIG if c.capacity_units is None else c.capacity_units for c in carers]
         rows = [t.tolist() for t in problem.travel_s]
@@ -552,42 +554,42 @@ class _Search:
         ok = d.feasible[i] & (np.array(st.rload) + d.load[i] <= d.cap_a)
         return np.flatnonzero(ok)
 
-    def best_single(self, st: _State, grid: _Grid, i: int) -> _Plan | None:
-        d = self.d
+    def _cheapest_slots(
+        self, st: _State, grid: _Grid, i: int, how_many: int
+    ) -> tuple[IntArray, IntArray, IntArray] | None:
+        """Carer, position and start of the ``how_many`` slots where call ``i`` costs
+        least by the estimate, among its eligible carers' rounds; None if it fits nowhere."""
         ks = self._carers_for(st, i)
         if ks.size == 0:
             return None
         sk, sp = grid.slots(ks)
-        cost, ok, _, worst = grid.costs(i, sk, sp)
-        cost = cost + d.w_max * np.maximum(0, worst - st.late_max)
+        cost, ok, start, worst = grid.costs(i, sk, sp)
+        cost = cost + self.d.w_max * np.maximum(0, worst - st.late_max)
         cand = np.flatnonzero(ok)
         if cand.size == 0:
             return None
-        top = cand[np.argsort(cost[cand], kind="stable")[:_SINGLE_EXACT]]
+        top = cand[np.argsort(cost[cand], kind="stable")[:how_many]]
+        return sk[top], sp[top], start[top]
+
+    def best_single(self, st: _State, grid: _Grid, i: int) -> _Plan | None:
+        slots = self._cheapest_slots(st, grid, i, _SINGLE_EXACT)
+        if slots is None:
+            return None
         best: _Plan | None = None
-        for c in top.tolist():
+        for k, pos in zip(slots[0].tolist(), slots[1].tolist(), strict=True):
             bound = math.inf if best is None else best.delta
-            plan = self.exact(st, [(i, int(sk[c]), int(sp[c]))], bound)
+            plan = self.exact(st, [(i, k, pos)], bound)
             if plan is not None and (best is None or plan.delta < best.delta):
                 best = plan
         return best
 
     def best_pair(self, st: _State, grid: _Grid, a: int, b: int) -> _Plan | None:
         d = self.d
-        ka_all, kb_all = self._carers_for(st, a), self._carers_for(st, b)
-        if ka_all.size == 0 or kb_all.size == 0:
+        side_a = self._cheapest_slots(st, grid, a, _PAIR_SIDE)
+        side_b = None if side_a is None else self._cheapest_slots(st, grid, b, _PAIR_SIDE)
+        if side_a is None or side_b is None:
             return None
-        sides = []
-        for i, ks in ((a, ka_all), (b, kb_all)):
-            sk, sp = grid.slots(ks)
-            cost, ok, start, worst = grid.costs(i, sk, sp)
-            cost = cost + d.w_max * np.maximum(0, worst - st.late_max)
-            cand = np.flatnonzero(ok)
-            if cand.size == 0:
-                return None
-            top = cand[np.argsort(cost[cand], kind="stable")[:_PAIR_SIDE]]
-            sides.append((sk[top], sp[top], start[top]))
-        (ka, pa, sa0), (kb, pb, sb0) = sides
+        (ka, pa, sa0), (kb, pb, sb0) = side_a, side_b
         ia = np.repeat(np.arange(ka.size), kb.size)
         ib = np.tile(np.arange(kb.size), ka.size)
         keep = ka[ia] != kb[ib]

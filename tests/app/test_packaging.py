@@ -5,14 +5,14 @@ must be in the wheel). Built offline with the venv's own setuptools."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.app.serving import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,9 +76,7 @@ def test_installed_wheel_serves_page_assets_and_migrated_database(tmp_path):
     ).stdout.split()
     assert all(Path(p).is_relative_to(site) for p in where), where
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=work,
@@ -88,16 +86,7 @@ def test_installed_wheel_serves_page_assets_and_migrated_database(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the installed server exited"
-            assert time.monotonic() < deadline, "the installed server did not start"
-            time.sleep(0.2)
+        wait_until_healthy(base, server)
         assert "<title>carerounds" in httpx.get(base).text
         page = httpx.get(base).text
         assert "leaflet" in page.lower()

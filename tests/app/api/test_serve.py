@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.app.serving import free_port, wait_until_healthy
+
 ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.slow  # starts real processes (~20 s)
@@ -19,9 +20,7 @@ pytestmark = pytest.mark.slow  # starts real processes (~20 s)
 
 def test_serve_answers_and_runs_jobs(tmp_path):
     """A fresh install: serve on an empty database; health, page and a queued job all work."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "CAREROUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
@@ -50,15 +49,7 @@ def test_serve_answers_and_runs_jobs(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_healthy(base, server)
         assert "<title>carerounds" in httpx.get(base).text
         headers = {"Authorization": f"Bearer {token}"}
         job = httpx.post(f"{base}/api/audit/runs", json={}, headers=headers).json()

@@ -16,7 +16,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -317,19 +317,9 @@ def _python_csv_chunks(
 ) -> Iterator[RawChunk]:
     """The slow path: records from ``first_row`` on, read by Python's csv module."""
     csv.field_size_limit(sys.maxsize)
-    cells: list[list[str]] = []
-    numbers: list[int] = []
     with path.open(encoding=mapping.python_encoding, newline="") as handle:
-        for number, record in enumerate(csv.reader(handle, delimiter=mapping.delimiter), start=1):
-            if number < first_row:
-                continue
-            cells.append(record)
-            numbers.append(number)
-            if len(cells) >= ROWS_PER_CHUNK:
-                yield _chunk(cells, numbers, header, None)
-                cells, numbers = [], []
-    if cells:
-        yield _chunk(cells, numbers, header, None)
+        records = enumerate(csv.reader(handle, delimiter=mapping.delimiter), start=1)
+        yield from _chunked(((n, r) for n, r in records if n >= first_row), header)
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -383,31 +373,45 @@ def read_xlsx(
 def _xlsx_chunks(
     book: Any, rows: Iterator[tuple[Any, ...]], header: list[str], label: str, total: int | None
 ) -> Iterator[RawChunk]:
-    width = len(header)
     try:
-        cells: list[list[str]] = []
-        numbers: list[int] = []
-        for number, values in enumerate(rows, start=2):
-            texts = [_cell_text(v) for v in values]
-            if all(t == "" for t in texts):
-                continue  # spreadsheets keep formatted but empty rows
-            if any(t != "" for t in texts[width:]):
-                raise IngestError(
-                    "The row has a value to the right of the last header column.",
-                    file=label,
-                    row=number,
-                    field=header[-1],
-                )
-            texts = (texts + [""] * width)[:width]
-            cells.append(texts)
-            numbers.append(number)
-            if len(cells) >= ROWS_PER_CHUNK:
-                yield _chunk(cells, numbers, header, total)
-                cells, numbers = [], []
-        if cells:
-            yield _chunk(cells, numbers, header, total)
+        yield from _chunked(_xlsx_rows(rows, len(header), label, header), header, total)
     finally:
         book.close()
+
+
+def _xlsx_rows(
+    rows: Iterator[tuple[Any, ...]], width: int, label: str, header: list[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cell texts) of each non-empty data row, padded to the header's width."""
+    for number, values in enumerate(rows, start=2):
+        texts = [_cell_text(v) for v in values]
+        if all(t == "" for t in texts):
+            continue  # spreadsheets keep formatted but empty rows
+        if any(t != "" for t in texts[width:]):
+            raise IngestError(
+                "The row has a value to the right of the last header column.",
+                file=label,
+                row=number,
+                field=header[-1],
+            )
+        yield number, (texts + [""] * width)[:width]
+
+
+def _chunked(
+    rows: Iterable[tuple[int, list[str]]], header: list[str], total: int | None = None
+) -> Iterator[RawChunk]:
+    """Numbered rows of cell texts in chunks of ``ROWS_PER_CHUNK``; ``total`` rows, if known,
+    gives each chunk its fraction done."""
+    cells: list[list[str]] = []
+    numbers: list[int] = []
+    for number, texts in rows:
+        cells.append(texts)
+        numbers.append(number)
+        if len(cells) >= ROWS_PER_CHUNK:
+            yield _chunk(cells, numbers, header, total)
+            cells, numbers = [], []
+    if cells:
+        yield _chunk(cells, numbers, header, total)
 
 
 def _chunk(
@@ -514,9 +518,14 @@ def _key_before(line: str, position: int, known: frozenset[str]) -> str | None:
 def _json_chunks(
     records: Iterator[tuple[int, Any]], header: list[str], label: str
 ) -> Iterator[RawChunk]:
+    yield from _chunked(_json_rows(records, header, label), header)
+
+
+def _json_rows(
+    records: Iterator[tuple[int, Any]], header: list[str], label: str
+) -> Iterator[tuple[int, list[str]]]:
+    """(record number, cell texts in header order) of each JSON object, checked."""
     known = set(header)
-    cells: list[list[str]] = []
-    numbers: list[int] = []
     for number, record in records:
         if isinstance(record, _Broken):
             raise IngestError(record.message, file=label, row=number, field=record.key or header[0])
@@ -530,13 +539,7 @@ def _json_chunks(
                 row=number,
                 field=str(extra[0])[:80],
             )
-        cells.append([_json_text(record.get(k), label, number, k) for k in header])
-        numbers.append(number)
-        if len(cells) >= ROWS_PER_CHUNK:
-            yield _chunk(cells, numbers, header, None)
-            cells, numbers = [], []
-    if cells:
-        yield _chunk(cells, numbers, header, None)
+        yield number, [_json_text(record.get(k), label, number, k) for k in header]
 
 
 def read_file(

@@ -1,11 +1,14 @@
-"""PyVRP behind the solver's interface, for days without double-ups.
+"""PyVRP behind the solver's interface, for days without double-ups or with them pinned.
 
 PyVRP (an iterated local search over a C++ core) beats plain OR-Tools routing by a wide
 margin on time-windowed instances (see ``benchmarks/bench_vrptw.py``), so ``reallocate`` may
-dispatch here when a day has no double-ups. What PyVRP cannot model is refused with
-:class:`UnsupportedByEngineError` rather than approximated:
+dispatch here when a day has no double-ups, or once another engine has placed them: a
+*pinned* call is held on its carer at its start time, and PyVRP routes everything else
+around it. What PyVRP cannot model is refused with :class:`UnsupportedByEngineError` rather
+than approximated:
 
-- double-ups (sync groups): PyVRP cannot tie two carers' start times together;
+- double-ups (sync groups) that are not pinned: PyVRP cannot tie two carers' start times
+  together;
 - soft windows: PyVRP's time warp is a penalty on infeasible solutions, not costed lateness;
 - a cap on provider changes, and a carer-change penalty when visits carry today's carer.
 
@@ -18,7 +21,7 @@ infeasible in PyVRP (the duration is a time warp) and are repaired before return
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,20 +46,23 @@ class UnsupportedByEngineError(SolverError, ValueError):
     """The problem uses a feature the PyVRP engine cannot model; the message says which."""
 
 
-def unsupported_reason(problem: Problem) -> str | None:
+def unsupported_reason(problem: Problem, *, pins_double_ups: bool = False) -> str | None:
     """Why PyVRP cannot model ``problem``, or ``None`` when it can.
 
     Parameters
     ----------
     problem
         The planning day.
+    pins_double_ups
+        Whether the caller pins every double-up it wants served (see ``solve_with_pyvrp``);
+        then double-ups are no obstacle.
 
     Returns
     -------
     str or None
         A sentence naming the first unsupported feature found.
     """
-    if len(problem.sync_pairs):
+    if len(problem.sync_pairs) and not pins_double_ups:
         return (
             f"{len(problem.sync_pairs)} double-ups (sync groups): PyVRP cannot make two "
             "carers start together"
@@ -76,8 +82,10 @@ def solve_with_pyvrp(
     *,
     load_units: Sequence[int] | None = None,
     capacity_units: Sequence[int] | None = None,
+    optional_calls: bool = False,
+    pinned: Mapping[int, tuple[int, int]] | None = None,
 ) -> Solution:
-    """Re-allocate a day without double-ups with PyVRP's iterated local search.
+    """Re-allocate a day with PyVRP's iterated local search.
 
     Parameters
     ----------
@@ -89,6 +97,16 @@ def solve_with_pyvrp(
     load_units, capacity_units
         Load per visit and capacity per carer (one dimension), overriding the problem's
         ``Visit.load_units`` / ``Carer.capacity_units``; give both or neither.
+    optional_calls
+        Let PyVRP leave out calls it cannot fit, each costing ``unserved_penalty`` (a day
+        short of carers); otherwise every servable call is required and, when no feasible
+        rounds are found, calls are dropped from the ends of the offending rounds.
+    pinned
+        Calls held where another engine placed them: visit -> (carer, start of service).
+        A pinned call may go only to its carer and starts exactly then; this is how
+        double-ups come in (both halves pinned, so they stay together). A double-up
+        with a half not pinned is left out (``NOT_SCHEDULED``). A pinned call PyVRP cannot
+        keep is left out with its other half (``PARTNER_UNSERVED``).
 
     Returns
     -------
@@ -104,7 +122,8 @@ def solve_with_pyvrp(
         When ``load_units`` or ``capacity_units`` have the wrong length or only one is given.
     """
     params = params or ReallocationParams()
-    reason = unsupported_reason(problem)
+    reason = unsupported_reason(problem, pins_double_ups=pinned is not None)
+    pinned = dict(pinned or {})
     if reason is not None:
         raise UnsupportedByEngineError(f"PyVRP engine cannot model {reason}.")
     if (load_units is None) != (capacity_units is None):
@@ -126,6 +145,12 @@ def solve_with_pyvrp(
     started = time.perf_counter()
     reasons, feasible = precheck(problem)
     unserved = [r for r in reasons if r is not None]
+    partner = problem.partner
+    for i, r in enumerate(reasons):
+        if r is None and partner[i] >= 0 and (i not in pinned or int(partner[i]) not in pinned):
+            detail = "PyVRP: double-up not placed by the first engine"
+            reasons[i] = Unserved(i, UnservedReason.NOT_SCHEDULED, detail)
+            unserved.append(reasons[i])
     servable = [i for i, r in enumerate(reasons) if r is None]
     empty: list[tuple[int, ...]] = [() for _ in problem.carers]
     if not servable or not problem.carers:
@@ -133,7 +158,7 @@ def solve_with_pyvrp(
             problem, empty, unserved=unserved, stats=_stats(started, "no servable calls")
         )
 
-    model = _Model(problem, servable, feasible, loads, caps)
+    model = _Model(problem, servable, feasible, loads, caps, optional=optional_calls, pinned=pinned)
     # Building the model counts against the budget, as it does for the other engines.
     remaining_s = max(0.01, params.time_limit_s - (time.perf_counter() - started))
     result = pyvrp.solve(
@@ -144,18 +169,45 @@ def solve_with_pyvrp(
         display=False,
     )
     rounds: Sequence[Sequence[int]] = model.rounds(result.best)
+    start_s: dict[int, int] | None = None
     dropped: list[Unserved] = []
     status = "feasible"
     if not result.best.is_feasible():
         # A feasible PyVRP solution has no time warp, so it uses no blocked arc either.
         status = "repaired"
         rounds, dropped = _repair(problem, model.rounds(result.best), loads, caps)
+        if pinned:
+            # Re-timing would move pinned halves apart; keep no double-up.
+            keep = [tuple(i for i in r if partner[i] < 0) for r in rounds]
+            dropped += _left_out(rounds, keep, "PyVRP: double-up in an infeasible answer")
+            rounds = keep
+    elif pinned:
+        start_s = model.start_s(result.best)
+        placed = {i for r in rounds for i in r}
+        keep = [tuple(i for i in r if partner[i] < 0 or int(partner[i]) in placed) for r in rounds]
+        dropped += [
+            Unserved(i, UnservedReason.PARTNER_UNSERVED, f"other half is visit {partner[i]}")
+            for r, kept in zip(rounds, keep, strict=True)
+            for i in sorted(set(r) - set(kept))
+        ]
+        rounds = keep
     return evaluate_rounds(
         problem,
         rounds,
+        start_s=start_s,
         unserved=[*unserved, *dropped],
         stats=_stats(started, status),
     )
+
+
+def _left_out(
+    rounds: Sequence[Sequence[int]], kept: Sequence[Sequence[int]], detail: str
+) -> list[Unserved]:
+    return [
+        Unserved(i, UnservedReason.NOT_SCHEDULED, detail)
+        for r, k in zip(rounds, kept, strict=True)
+        for i in sorted(set(r) - set(k))
+    ]
 
 
 def _stop(params: ReallocationParams, remaining_s: float) -> StoppingCriterion:
@@ -178,9 +230,19 @@ class _Model:
         feasible: np.ndarray,
         loads: IntArray | None,
         caps: IntArray | None,
+        *,
+        optional: bool = False,
+        pinned: Mapping[int, tuple[int, int]] | None = None,
     ) -> None:
         self.problem = problem
         self.servable = servable
+        pinned = pinned or {}
+        if pinned:
+            # A pinned call is eligible for its own carer only.
+            feasible = feasible.copy()
+            for i, (k, _) in pinned.items():
+                feasible[i, :] = False
+                feasible[i, k] = True
         obj = problem.objective
         depot_locations = sorted(
             {c.start_location for c in problem.carers} | {c.end_location for c in problem.carers}
@@ -228,13 +290,19 @@ class _Model:
         clients: list[pyvrp.Client] = []
         for i in servable:
             v = problem.visits[i]
+            early, late = v.window_start_s, v.latest_start_s
+            if i in pinned:
+                early = late = pinned[i][1]
             clients.append(
                 pyvrp.Client(
                     location=n_depots + len(clients),
                     delivery=[] if loads is None else [int(loads[i])],
                     service_duration=v.duration_s,
-                    tw_early=v.window_start_s,
-                    tw_late=v.latest_start_s,
+                    tw_early=early,
+                    tw_late=late,
+                    required=not optional,
+                    # Dropping a pinned half costs its partner too.
+                    prize=(2 if i in pinned else 1) * obj.unserved_penalty if optional else 0,
                 )
             )
         self.group_carers: list[list[int]] = []
@@ -276,6 +344,15 @@ class _Model:
             next_in_group[group] += 1
             rounds[carer] = [self.servable[a.idx] for a in route.schedule() if a.is_client()]
         return rounds
+
+    def start_s(self, solution: pyvrp.Solution) -> dict[int, int]:
+        """Start of service of every visit in PyVRP's routes."""
+        return {
+            self.servable[a.idx]: int(a.start_time)
+            for route in solution.routes()
+            for a in route.schedule()
+            if a.is_client()
+        }
 
 
 def _repair(

@@ -26,12 +26,13 @@ class ReallocationParams:
     use_initial
         Start from today's rounds (the visits' ``carer`` fields) when no ``initial`` is given.
     engine
-        ``ortools``, ``pyvrp`` or ``auto``. ``auto``: PyVRP for a day solved whole that it
-        can model (no double-ups, hard windows, no provider-change cap or carer-change
-        penalty), where it finds markedly shorter rounds; OR-Tools for decomposed days
-        (PyVRP often finds no feasible part within a part's few seconds) and otherwise.
-        ``pyvrp`` uses PyVRP for every part it can model, OR-Tools for the rest. Parts
-        with double-ups or soft windows go to the LNS under any engine unless
+        ``ortools``, ``pyvrp`` or ``auto``. ``pyvrp`` sends every part PyVRP can model
+        (hard windows, no provider-change cap or carer-change penalty) to PyVRP, which may
+        leave out calls a part has no room for; a part with double-ups has them placed by
+        OR-Tools first and pinned (carer and start), and PyVRP routes the rest around them.
+        Other parts go to OR-Tools. ``auto``: ``pyvrp`` for decomposed days; for a day
+        solved whole, PyVRP when it has no double-ups, else as below. Parts with
+        double-ups or soft windows go to the LNS under any engine unless
         ``lns_iterations_per_solution`` is 0 (``auto`` sets it to 0 for decomposed days).
     first_solution
         OR-Tools first solution strategy name, e.g. ``local_cheapest_insertion``,

@@ -27,9 +27,10 @@ logger = logging.getLogger(__name__)
 _ENGINE_OF_STATUS = {"pyvrp": "pyvrp", "lns": "lns"}
 
 # Share of the budget kept back for stitching and the cross-part repair of a decomposed day.
-# Repair's ejections place more calls per second than the parts' last seconds of search
-# (county benchmark: 40 more calls in 8 s of repair).
-_OVERHEAD_SHARE = 0.15
+# On the county benchmark at 120 s (32 PyVRP parts, 182 calls left out) stitching took
+# 0.5 s and the repair placed 79 calls in 3.6 s, then had nothing more to try; the repair
+# stops at the deadline by itself.
+_OVERHEAD_SHARE = 0.06
 _ORTOOLS_WEIGHT = 2.0
 # A part's time outside its search limit (model building, pickling) before any is measured.
 _FIRST_OVERHEAD_S = 0.5
@@ -39,6 +40,8 @@ _MIN_PART_S = 0.1
 # 182 unserved and 517 h travel against 172 and 513 h without it (parts then leave more
 # calls out than the regions win back).
 _IMPROVE_SHARE = 0.0
+# Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
+_PIN_SHARE = 0.25
 
 
 def _subproblem(problem: Problem, part: Part) -> Problem:
@@ -96,6 +99,94 @@ def _uses_lns(problem: Problem, params: ReallocationParams, cap: int | None) -> 
     return needs and cap is None and params.lns_iterations_per_solution > 0
 
 
+def _uses_pinned_pyvrp(problem: Problem, params: ReallocationParams, cap: int | None) -> bool:
+    """Whether a part with double-ups goes to OR-Tools, then PyVRP with them pinned."""
+    return (
+        params.engine == "pyvrp"
+        and cap is None
+        and unsupported_reason(problem, pins_double_ups=True) is None
+    )
+
+
+def _pyvrp(
+    problem: Problem,
+    params: ReallocationParams,
+    limit_s: float,
+    pinned: dict[int, tuple[int, int]] | None = None,
+) -> Solution:
+    """PyVRP on ``problem`` within ``limit_s``, leaving out calls it cannot fit."""
+    capacity = None
+    if problem.has_capacity:
+        big = sum(v.load_units for v in problem.visits)
+        capacity = {
+            "load_units": [v.load_units for v in problem.visits],
+            "capacity_units": [
+                big if c.capacity_units is None else c.capacity_units for c in problem.carers
+            ],
+        }
+    return solve_with_pyvrp(
+        problem,
+        replace(params, time_limit_s=max(limit_s, _MIN_PART_S)),
+        optional_calls=True,
+        pinned=pinned,
+        **(capacity or {}),
+    )
+
+
+def _result_of(solution: Solution, status: str, started: float) -> _ortools_engine.EngineResult:
+    return _ortools_engine.EngineResult(
+        rounds=solution.rounds,
+        start_s={i: s for r in solution.routes for i, s in zip(r.visits, r.start_s, strict=True)},
+        depart_s=tuple(r.depart_s for r in solution.routes),
+        status=status,
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def _pins(problem: Problem, result: _ortools_engine.EngineResult) -> dict[int, tuple[int, int]]:
+    """Carer and start of both halves of every double-up ``result`` placed."""
+    carer_of = {i: k for k, r in enumerate(result.rounds) for i in r}
+    return {
+        int(i): (carer_of[int(i)], int(result.start_s[int(i)]))
+        for pair in problem.sync_pairs
+        if all(int(i) in carer_of for i in pair)
+        for i in pair
+    }
+
+
+def _solve_pinned(
+    problem: Problem,
+    feasible: BoolArray,
+    params: ReallocationParams,
+    limit_s: float,
+    initial: list[list[int]] | None,
+) -> _ortools_engine.EngineResult:
+    """OR-Tools places the double-ups, then PyVRP routes the rest around them; the cheaper wins.
+
+    OR-Tools models double-ups but converges slowly; PyVRP converges fast but cannot tie two
+    carers together. So OR-Tools gets ``_PIN_SHARE`` of the limit to place every call, its
+    double-ups are pinned (carer and start time), and PyVRP re-routes every other call in
+    the time left. The OR-Tools answer stands if PyVRP's costs more.
+    """
+    started = time.perf_counter()
+    try:
+        first: _ortools_engine.EngineResult | None = _ortools_engine.solve(
+            problem, feasible, params, time_limit_s=limit_s * _PIN_SHARE, initial=initial
+        )
+    except EngineError as exc:
+        logger.debug("part of %d visits: no OR-Tools answer to pin (%s)", problem.num_visits, exc)
+        first = None
+    pins = {} if first is None else _pins(problem, first)
+    second = _pyvrp(problem, params, limit_s - (time.perf_counter() - started), pins)
+    if first is not None:
+        cost = evaluate_rounds(
+            problem, first.rounds, start_s=first.start_s, depart_s=first.depart_s
+        ).cost
+        if cost <= second.cost:
+            return replace(first, wall_s=time.perf_counter() - started)
+    return _result_of(second, "pyvrp", started)
+
+
 def _solve_part(
     args: tuple[
         Problem,
@@ -109,23 +200,7 @@ def _solve_part(
     problem, feasible, params, limit_s, initial, cap = args
     if _uses_pyvrp(problem, params, cap):
         started = time.perf_counter()
-        capacity = None
-        if problem.has_capacity:
-            big = sum(v.load_units for v in problem.visits)
-            capacity = {
-                "load_units": [v.load_units for v in problem.visits],
-                "capacity_units": [
-                    big if c.capacity_units is None else c.capacity_units for c in problem.carers
-                ],
-            }
-        sol = solve_with_pyvrp(problem, replace(params, time_limit_s=limit_s), **(capacity or {}))
-        return _ortools_engine.EngineResult(
-            rounds=sol.rounds,
-            start_s={i: s for r in sol.routes for i, s in zip(r.visits, r.start_s, strict=True)},
-            depart_s=tuple(r.depart_s for r in sol.routes),
-            status="pyvrp",
-            wall_s=time.perf_counter() - started,
-        )
+        return _result_of(_pyvrp(problem, params, limit_s), "pyvrp", started)
     if _uses_lns(problem, params, cap):
         started = time.perf_counter()
         limit = None
@@ -146,6 +221,8 @@ def _solve_part(
             status="lns",
             wall_s=time.perf_counter() - started,
         )
+    if _uses_pinned_pyvrp(problem, params, cap):
+        return _solve_pinned(problem, feasible, params, limit_s, initial)
     return _ortools_engine.solve(
         problem,
         feasible,
@@ -356,12 +433,14 @@ def reallocate(
     double-ups, hard windows, no provider-change cap or carer-change penalty), else, with
     double-ups or soft windows and no provider-change cap, to the ruin-and-recreate LNS of
     ``solver._lns`` (both halves of a double-up move together; Mankowska benchmark). Parts
-    of a decomposed day, and days under a provider-change cap, go to an OR-Tools
-    routing model (double-ups as CP constraints on start times and vehicles,
-    a synchronisation-aware greedy as first solution when it places every call,
-    optional-visit penalties so a call that does not fit is reported as ``NOT_SCHEDULED``
-    rather than failing the day; a part that finds no first solution in time is left to
-    the repair). A last pass inserts calls a part could not place into any round in the
+    of a decomposed day go to PyVRP, which may leave out calls a part has no room for;
+    a part with double-ups first goes to OR-Tools, whose double-ups are then pinned
+    (carer and start) while PyVRP re-routes the rest, and the cheaper answer stands.
+    Days under a provider-change cap go to an OR-Tools routing model (double-ups as CP
+    constraints on start times and vehicles, a synchronisation-aware greedy as first
+    solution when it places every call, optional-visit penalties so a call that does not
+    fit is reported as ``NOT_SCHEDULED`` rather than failing the day; a part that finds no
+    first solution in time is left to the repair). A last pass inserts calls a part could not place into any round in the
     day that fits them, or makes room by moving one call of a round to another round.
     The objective is the weighted sum in ``problem.objective`` (travel above waiting).
 
@@ -413,12 +492,13 @@ def reallocate(
 
     parts = decompose(problem, max_part_visits=params.max_part_visits, seed=params.seed)
     if len(parts) > 1 and params.engine == "auto":
-        # On the county benchmark (120 s, 32 parts of ~190 calls) PyVRP often had no
-        # feasible round set within a part's few seconds and dropped up to 60 % of the
-        # part's calls; OR-Tools served 5,854 of 6,000 against 5,678-5,801 with PyVRP parts.
-        # The same holds for the LNS at a part's few seconds from a cold start: 213-221 calls
-        # unserved at 120 s against 156 with OR-Tools parts (23 Nov, load average 4).
-        params = replace(params, engine="ortools", lns_iterations_per_solution=0)
+        # Parts go to PyVRP, which may leave out calls a part has no room for; a part with
+        # double-ups has them placed by OR-Tools first and pinned (``_solve_pinned``).
+        # OR-Tools alone converges slowly on a part: on the county benchmark one part's
+        # travel fell 19 % from 6 s to 60 s, PyVRP's 2 % (with two more calls served).
+        # The LNS from a cold start in a part's few seconds left 213-221 calls unserved at
+        # 120 s against 156 with OR-Tools parts (23 Nov, load average 4).
+        params = replace(params, engine="pyvrp", lns_iterations_per_solution=0)
     cap = problem.policy.max_provider_changes
     users = np.array(
         [v.service_user if v.service_user >= 0 else -1 - i for i, v in enumerate(problem.visits)]
@@ -436,7 +516,12 @@ def reallocate(
     # get a larger share of the budget (measured on the county benchmark).
     weight = np.array(
         [
-            part.visits.size * (1.0 if _uses_pyvrp(sub, params, part_cap) else _ORTOOLS_WEIGHT)
+            part.visits.size
+            * (
+                1.0
+                if _uses_pyvrp(sub, params, part_cap) or _uses_pinned_pyvrp(sub, params, part_cap)
+                else _ORTOOLS_WEIGHT
+            )
             for part, sub, part_cap in subs
         ]
     )

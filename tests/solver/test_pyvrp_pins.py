@@ -1,0 +1,103 @@
+"""PyVRP with calls left out when a day is short of carers, and double-ups pinned in place."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from solver import Carer, Problem, ReallocationParams, UnservedReason, Visit, reallocate
+from solver._pyvrp_engine import UnsupportedByEngineError, solve_with_pyvrp, unsupported_reason
+from tests.solver.conftest import H, street_matrix
+from tests.solver.test_reallocation import assert_feasible, small_days
+
+FAST = ReallocationParams(time_limit_s=1, workers=1, solution_limit=200)
+
+
+def _short_of_carers() -> Problem:
+    """One carer, four half-hour calls at one house, all inside one hour: two fit."""
+    visits = tuple(Visit(1, 9 * H, 10 * H, 1800, service_user=j) for j in range(4))
+    carers = (Carer(0, 0, 0, 8 * H, 12 * H),)
+    return Problem(visits=visits, carers=carers, travel_s=street_matrix(2))
+
+
+def test_optional_calls_leave_out_only_what_does_not_fit() -> None:
+    """Short of carers, PyVRP serves the two calls that fit and reports the other two."""
+    problem = _short_of_carers()
+    sol = solve_with_pyvrp(problem, FAST, optional_calls=True)
+    assert_feasible(problem, sol)
+    assert len(sol.routes[0].visits) == 2
+    assert {u.reason for u in sol.unserved} == {UnservedReason.NOT_SCHEDULED}
+
+
+def test_pinned_double_up_stays_on_its_carers_and_time(double_up_on_street: Problem) -> None:
+    """Both halves start at the pinned time on the pinned carers; the singles go round them."""
+    pins = {0: (0, 9 * H), 1: (1, 9 * H)}
+    sol = solve_with_pyvrp(double_up_on_street, FAST, optional_calls=True, pinned=pins)
+    assert_feasible(double_up_on_street, sol)
+    assert sol.is_complete
+    carer_of, start_of = sol.carer_of(4), sol.start_of(4)
+    assert (carer_of[0], carer_of[1]) == (0, 1)
+    assert start_of[0] == start_of[1] == 9 * H
+
+
+def test_double_up_with_a_half_not_pinned_is_left_out(double_up_on_street: Problem) -> None:
+    """A double-up the first engine did not place is reported, never served half."""
+    sol = solve_with_pyvrp(double_up_on_street, FAST, optional_calls=True, pinned={0: (0, 9 * H)})
+    assert_feasible(double_up_on_street, sol)
+    assert {u.visit: u.reason for u in sol.unserved} == {
+        0: UnservedReason.NOT_SCHEDULED,
+        1: UnservedReason.NOT_SCHEDULED,
+    }
+
+
+def test_pinned_half_that_cannot_be_kept_takes_its_partner_out(
+    double_up_on_street: Problem,
+) -> None:
+    """A pin too late for its carer to get home in shift; its other half is left out with it."""
+    early = replace(double_up_on_street.carers[1], shift_end_s=10 * H)
+    problem = replace(
+        double_up_on_street,
+        carers=(double_up_on_street.carers[0], early, double_up_on_street.carers[2]),
+    )
+    late = 9 * H + 1800
+    sol = solve_with_pyvrp(problem, FAST, optional_calls=True, pinned={0: (0, late), 1: (1, late)})
+    assert_feasible(problem, sol)
+    reasons = {u.visit: u.reason for u in sol.unserved}
+    assert set(reasons) == {0, 1}
+    assert UnservedReason.PARTNER_UNSERVED in reasons.values()
+
+
+def test_double_ups_need_pins(double_up_on_street: Problem) -> None:
+    """Without pins a day with double-ups is refused, naming them."""
+    assert unsupported_reason(double_up_on_street, pins_double_ups=True) is None
+    with pytest.raises(UnsupportedByEngineError, match="double-ups"):
+        solve_with_pyvrp(double_up_on_street, FAST)
+
+
+def test_decomposed_day_routes_parts_with_pyvrp() -> None:
+    """A county-like day cut into parts: PyVRP routes the parts, double-ups pinned, all kept."""
+    visits = [
+        Visit(loc, 8 * H + (loc % 3) * H, 11 * H + (loc % 3) * H, 1800, service_user=loc)
+        for loc in range(1, 21)
+    ]
+    visits += [
+        Visit(7, 9 * H, 11 * H, 1800, sync_group=0),
+        Visit(7, 9 * H, 11 * H, 1800, sync_group=0),
+    ]
+    carers = tuple(Carer(0, loc, loc, 7 * H, 15 * H) for loc in (0, 5, 10, 15, 20, 21))
+    problem = Problem(visits=tuple(visits), carers=carers, travel_s=street_matrix(22, step_s=120))
+    sol = reallocate(problem, replace(FAST, time_limit_s=4, max_part_visits=8, workers=2))
+    assert sol.stats.parts >= 2
+    assert "pyvrp" in sol.stats.engine
+    assert_feasible(problem, sol)
+    assert sol.is_complete
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_days())
+def test_property_decomposed_days_keep_invariants(problem: Problem) -> None:
+    """Any small day cut into parts of three calls: every invariant of a whole-day solve holds."""
+    params = ReallocationParams(time_limit_s=0.6, workers=1, solution_limit=50, max_part_visits=3)
+    assert_feasible(problem, reallocate(problem, params))

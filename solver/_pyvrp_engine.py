@@ -84,6 +84,7 @@ def solve_with_pyvrp(
     capacity_units: Sequence[int] | None = None,
     optional_calls: bool = False,
     pinned: Mapping[int, tuple[int, int]] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> Solution:
     """Re-allocate a day with PyVRP's iterated local search.
 
@@ -107,6 +108,9 @@ def solve_with_pyvrp(
         double-ups come in (both halves pinned, so they stay together). A double-up
         with a half not pinned is left out (``NOT_SCHEDULED``). A pinned call PyVRP cannot
         keep is left out with its other half (``PARTNER_UNSERVED``).
+    initial
+        Rounds to start the search from (one sequence per carer); calls the model leaves
+        out are skipped. Without it PyVRP starts from random solutions.
 
     Returns
     -------
@@ -149,8 +153,9 @@ def solve_with_pyvrp(
     for i, r in enumerate(reasons):
         if r is None and partner[i] >= 0 and (i not in pinned or int(partner[i]) not in pinned):
             detail = "PyVRP: double-up not placed by the first engine"
-            reasons[i] = Unserved(i, UnservedReason.NOT_SCHEDULED, detail)
-            unserved.append(reasons[i])
+            left_out = Unserved(i, UnservedReason.NOT_SCHEDULED, detail)
+            reasons[i] = left_out
+            unserved.append(left_out)
     servable = [i for i, r in enumerate(reasons) if r is None]
     empty: list[tuple[int, ...]] = [() for _ in problem.carers]
     if not servable or not problem.carers:
@@ -167,6 +172,7 @@ def solve_with_pyvrp(
         seed=params.seed,
         collect_stats=False,
         display=False,
+        initial_solution=None if initial is None else model.solution(initial),
     )
     rounds: Sequence[Sequence[int]] = model.rounds(result.best)
     start_s: dict[int, int] | None = None
@@ -305,6 +311,7 @@ class _Model:
                     prize=(2 if i in pinned else 1) * obj.unserved_penalty if optional else 0,
                 )
             )
+        self.group_of_carer: dict[int, int] = {}
         self.group_carers: list[list[int]] = []
         vehicle_types = []
         for key, carers in groups.items():
@@ -324,6 +331,7 @@ class _Model:
                     profile=profiles[(int(key[5]), bytes(key[6]))],
                 )
             )
+            self.group_of_carer.update(dict.fromkeys(carers, len(self.group_carers)))
             self.group_carers.append(carers)
         self.data = pyvrp.ProblemData(
             locations=[pyvrp.Location(x=0, y=0) for _ in range(n_nodes)],
@@ -344,6 +352,16 @@ class _Model:
             next_in_group[group] += 1
             rounds[carer] = [self.servable[a.idx] for a in route.schedule() if a.is_client()]
         return rounds
+
+    def solution(self, rounds: Sequence[Sequence[int]]) -> pyvrp.Solution:
+        """``rounds`` as a PyVRP solution, without the calls the model leaves out."""
+        client_of = {i: j for j, i in enumerate(self.servable)}
+        routes = []
+        for k, seq in enumerate(rounds):
+            clients = [client_of[i] for i in seq if i in client_of]
+            if clients:
+                routes.append(pyvrp.Route(self.data, clients, self.group_of_carer[k]))
+        return pyvrp.Solution(self.data, routes)
 
     def start_s(self, solution: pyvrp.Solution) -> dict[int, int]:
         """Start of service of every visit in PyVRP's routes."""

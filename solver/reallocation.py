@@ -39,7 +39,8 @@ _MIN_PART_S = 0.1
 # boundaries from the stitched rounds. Off: on the county benchmark at 120 s, 0.35 gave
 # 182 unserved and 517 h travel against 172 and 513 h without it (parts then leave more
 # calls out than the regions win back).
-_IMPROVE_SHARE = 0.0
+_IMPROVE_SHARE = 0.6
+_IMPROVE_PASSES = 3
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25
 
@@ -113,6 +114,7 @@ def _pyvrp(
     params: ReallocationParams,
     limit_s: float,
     pinned: dict[int, tuple[int, int]] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> Solution:
     """PyVRP on ``problem`` within ``limit_s``, leaving out calls it cannot fit."""
     capacity = None
@@ -129,6 +131,7 @@ def _pyvrp(
         replace(params, time_limit_s=max(limit_s, _MIN_PART_S)),
         optional_calls=True,
         pinned=pinned,
+        initial=initial,
         **(capacity or {}),
     )
 
@@ -143,11 +146,13 @@ def _result_of(solution: Solution, status: str, started: float) -> _ortools_engi
     )
 
 
-def _pins(problem: Problem, result: _ortools_engine.EngineResult) -> dict[int, tuple[int, int]]:
-    """Carer and start of both halves of every double-up ``result`` placed."""
-    carer_of = {i: k for k, r in enumerate(result.rounds) for i in r}
+def _pins(
+    problem: Problem, rounds: Sequence[Sequence[int]], start_s: dict[int, int]
+) -> dict[int, tuple[int, int]]:
+    """Carer and start of both halves of every double-up placed in ``rounds``."""
+    carer_of = {i: k for k, r in enumerate(rounds) for i in r}
     return {
-        int(i): (carer_of[int(i)], int(result.start_s[int(i)]))
+        int(i): (carer_of[int(i)], int(start_s[int(i)]))
         for pair in problem.sync_pairs
         if all(int(i) in carer_of for i in pair)
         for i in pair
@@ -176,8 +181,14 @@ def _solve_pinned(
     except EngineError as exc:
         logger.debug("part of %d visits: no OR-Tools answer to pin (%s)", problem.num_visits, exc)
         first = None
-    pins = {} if first is None else _pins(problem, first)
-    second = _pyvrp(problem, params, limit_s - (time.perf_counter() - started), pins)
+    pins = {} if first is None else _pins(problem, first.rounds, first.start_s)
+    second = _pyvrp(
+        problem,
+        params,
+        limit_s - (time.perf_counter() - started),
+        pins,
+        initial=None if first is None else first.rounds,
+    )
     if first is not None:
         cost = evaluate_rounds(
             problem, first.rounds, start_s=first.start_s, depart_s=first.depart_s
@@ -195,12 +206,20 @@ def _solve_part(
         float,
         list[list[int]] | None,
         int | None,
+        dict[int, int] | None,
     ],
 ) -> _ortools_engine.EngineResult:
-    problem, feasible, params, limit_s, initial, cap = args
+    """One part by the engine ``params`` and the part call for (see ``reallocate``).
+
+    ``schedule``, the last item, holds the start of every call in ``initial`` when those
+    rounds are a feasible answer already (the improvement pass): PyVRP then starts from
+    them, with their double-ups pinned, instead of from scratch.
+    """
+    problem, feasible, params, limit_s, initial, cap, schedule = args
+    warm = initial if schedule is not None else None
     if _uses_pyvrp(problem, params, cap):
         started = time.perf_counter()
-        return _result_of(_pyvrp(problem, params, limit_s), "pyvrp", started)
+        return _result_of(_pyvrp(problem, params, limit_s, initial=warm), "pyvrp", started)
     if _uses_lns(problem, params, cap):
         started = time.perf_counter()
         limit = None
@@ -222,6 +241,11 @@ def _solve_part(
             wall_s=time.perf_counter() - started,
         )
     if _uses_pinned_pyvrp(problem, params, cap):
+        if warm is not None and schedule is not None:
+            started = time.perf_counter()
+            pins = _pins(problem, warm, schedule)
+            answer = _pyvrp(problem, params, limit_s, pins, initial=warm)
+            return _result_of(answer, "pyvrp", started)
         return _solve_pinned(problem, feasible, params, limit_s, initial)
     return _ortools_engine.solve(
         problem,
@@ -233,7 +257,15 @@ def _solve_part(
     )
 
 
-_Job = tuple[Problem, BoolArray, ReallocationParams, float, list[list[int]] | None, int | None]
+_Job = tuple[
+    Problem,
+    BoolArray,
+    ReallocationParams,
+    float,
+    list[list[int]] | None,
+    int | None,
+    dict[int, int] | None,
+]
 
 
 def _run_parts(
@@ -329,6 +361,7 @@ def _improve(
     *,
     lanes: int,
     deadline: float,
+    seed: int,
 ) -> int:
     """Re-solve regions cut across the first parts' boundaries, from the stitched rounds.
 
@@ -345,7 +378,7 @@ def _improve(
         problem,
         rounds,
         max_part_visits=params.max_part_visits,
-        seed=params.seed + 1,
+        seed=seed,
         pending=pending,
         feasible=feasible,
     )
@@ -357,15 +390,18 @@ def _improve(
         sub = _subproblem(problem, region)
         local_of = {int(i): j for j, i in enumerate(region.visits)}
         init = [[local_of[i] for i in rounds[k]] for k in region.carers.tolist()]
-        jobs.append((sub, feasible[np.ix_(region.visits, region.carers)], params, 0.0, init, None))
-        subs.append((sub, init))
+        schedule = {local_of[i]: start_s[i] for k in region.carers.tolist() for i in rounds[k]}
+        jobs.append(
+            (sub, feasible[np.ix_(region.visits, region.carers)], params, 0.0, init, None, schedule)
+        )
+        subs.append((sub, init, schedule))
     weight = np.array([r.visits.size + r.carers.size for r in regions], dtype=np.float64)
     results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline)
     better = 0
-    for region, (sub, init), result in zip(regions, subs, results, strict=True):
+    for region, (sub, init, schedule), result in zip(regions, subs, results, strict=True):
         if result.status == "failed":
             continue
-        old = evaluate_rounds(sub, init).cost
+        old = evaluate_rounds(sub, init, start_s=schedule).cost
         new = evaluate_rounds(
             sub, result.rounds, start_s=result.start_s, depart_s=result.depart_s
         ).cost
@@ -461,10 +497,12 @@ def reallocate(
     params
         Search budget, seed and decomposition; defaults to ``ReallocationParams()``.
     initial
-        Rounds to start from (one sequence per carer); keeps the day off PyVRP, which
-        cannot take them. The LNS repairs them into a start; OR-Tools uses them when, after
-        dropping calls they cannot keep on time, they still place every call. Defaults to
-        today's rounds when ``params.use_initial`` and the visits carry today's carers.
+        Rounds to start from (one sequence per carer); keeps a day solved whole off PyVRP,
+        which cannot take them. The LNS repairs them into a start; OR-Tools uses them when,
+        after dropping calls they cannot keep on time, they still place every call. Parts of
+        a decomposed day hand them to OR-Tools where it places double-ups; PyVRP parts start
+        cold (a part seldom holds today's rounds whole). Defaults to today's rounds when
+        ``params.use_initial`` and the visits carry today's carers.
 
     Returns
     -------
@@ -478,8 +516,6 @@ def reallocate(
         If ``initial`` does not have one round per carer or repeats a visit.
     """
     params = params or ReallocationParams()
-    if initial is not None and params.engine == "auto":
-        params = replace(params, engine="ortools")  # PyVRP takes no warm start
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit_s
     reasons, feasible = precheck(problem)
@@ -491,6 +527,8 @@ def reallocate(
         start_rounds = None
 
     parts = decompose(problem, max_part_visits=params.max_part_visits, seed=params.seed)
+    if initial is not None and params.engine == "auto" and len(parts) == 1:
+        params = replace(params, engine="ortools")  # PyVRP takes no warm start
     if len(parts) > 1 and params.engine == "auto":
         # Parts go to PyVRP, which may leave out calls a part has no room for; a part with
         # double-ups has them placed by OR-Tools first and pinned (``_solve_pinned``).
@@ -525,14 +563,14 @@ def reallocate(
             for part, sub, part_cap in subs
         ]
     )
-    jobs = []
+    jobs: list[_Job] = []
     for part, sub, part_cap in subs:
         sub_feasible = feasible[np.ix_(part.visits, part.carers)]
         local_of = {int(i): j for j, i in enumerate(part.visits)}
         init = None
         if start_rounds is not None:
             init = [[local_of[i] for i in start_rounds[k] if i in local_of] for k in part.carers]
-        jobs.append((sub, sub_feasible, params, 0.0, init, part_cap))
+        jobs.append((sub, sub_feasible, params, 0.0, init, part_cap, None))
     # Stitching and the cross-part repair run after the parts; keep their time back.
     reserve = _OVERHEAD_SHARE * params.time_limit_s if len(parts) > 1 else 0.0
     logger.debug(
@@ -573,20 +611,39 @@ def reallocate(
     orphans = _drop_orphans(problem, rounds)
     if improve:
         logger.debug("first pass stitched at %.1f s", time.perf_counter() - t0)
-        improved = _improve(
-            problem,
-            rounds,
-            start_s,
-            depart_s,
-            feasible,
-            params,
-            lanes=lanes,
-            deadline=deadline - reserve,
+        # Place what the parts left out first, so the regions start from fuller rounds.
+        begun = time.perf_counter()
+        stitched = evaluate_rounds(problem, rounds, start_s=start_s, depart_s=depart_s)
+        new_rounds, start_s, depart_s = repair(
+            problem, stitched, feasible, deadline=begun + reserve
         )
-        statuses.append(f"improved{improved}")
+        rounds = [tuple(r) for r in new_rounds]
         logger.debug(
-            "improvement pass: %d regions better, at %.1f s", improved, time.perf_counter() - t0
+            "first repair: %d calls placed, at %.1f s",
+            sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes),
+            time.perf_counter() - t0,
         )
+        begun, end = time.perf_counter(), deadline - reserve
+        improved = 0
+        for n in range(_IMPROVE_PASSES):
+            improved += _improve(
+                problem,
+                rounds,
+                start_s,
+                depart_s,
+                feasible,
+                params,
+                lanes=lanes,
+                deadline=begun + (end - begun) * (n + 1) / _IMPROVE_PASSES,
+                seed=params.seed + 1 + n,
+            )
+            logger.debug(
+                "improvement pass %d: %d regions better so far, at %.1f s",
+                n,
+                improved,
+                time.perf_counter() - t0,
+            )
+        statuses.append(f"improved{improved}")
     unserved: list[Unserved] = [r for r in reasons if r is not None]
     orphans += _drop_orphans(problem, rounds)
     unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]

@@ -1,14 +1,25 @@
-"""PyVRP with calls left out when a day is short of carers, and double-ups pinned in place."""
+"""PyVRP on decomposed days: calls left out when short of carers, double-ups pinned, warm starts."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from solver import Carer, Problem, ReallocationParams, UnservedReason, Visit, reallocate
+from solver import (
+    Carer,
+    Problem,
+    ReallocationParams,
+    UnservedReason,
+    Visit,
+    evaluate_rounds,
+    reallocate,
+)
+from solver._precheck import precheck
 from solver._pyvrp_engine import UnsupportedByEngineError, solve_with_pyvrp, unsupported_reason
+from solver.reallocation import _improve
 from tests.solver.conftest import H, street_matrix
 from tests.solver.test_reallocation import assert_feasible, small_days
 
@@ -101,3 +112,56 @@ def test_property_decomposed_days_keep_invariants(problem: Problem) -> None:
     """Any small day cut into parts of three calls: every invariant of a whole-day solve holds."""
     params = ReallocationParams(time_limit_s=0.6, workers=1, solution_limit=50, max_part_visits=3)
     assert_feasible(problem, reallocate(problem, params))
+
+
+def test_warm_start_is_never_worse_than_its_rounds(one_street_two_carers: Problem) -> None:
+    """PyVRP started from rounds returns rounds costing no more than them, even at one step."""
+    initial = [[0, 1, 2, 3], []]
+    before = evaluate_rounds(one_street_two_carers, initial)
+    one_step = ReallocationParams(time_limit_s=1, workers=1, solution_limit=1)
+    sol = solve_with_pyvrp(one_street_two_carers, one_step, optional_calls=True, initial=initial)
+    assert_feasible(one_street_two_carers, sol)
+    assert sol.cost <= before.cost
+
+
+def test_improvement_pass_shortens_zigzag_rounds() -> None:
+    """Regions re-solved from stitched zigzag rounds come back shorter, every invariant kept."""
+    n_loc = 41
+    singles = [Visit(loc, 8 * H, 16 * H, 900, service_user=loc) for loc in range(1, n_loc)]
+    pair = [Visit(20, 9 * H, 11 * H, 1800, sync_group=0) for _ in range(2)]
+    visits = tuple(singles + pair)
+    carers = tuple(Carer(0, loc, loc, 7 * H, 18 * H) for loc in (0, 10, 20, 30, 40))
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(n_loc, step_s=120))
+    # Each carer serves the eight houses nearest them in zigzag order; the double-up at 20
+    # comes first for the carers living at 10 and 30, so both start it at 9:00.
+    rounds: list[list[int]] = [[] for _ in carers]
+    for i in range(n_loc - 1):
+        rounds[min(4, (i + 1) // 8)].append(i)
+    for k, seq in enumerate(rounds):
+        rounds[k] = seq[::2] + seq[1::2][::-1]
+    rounds[1].insert(0, n_loc - 1)
+    rounds[3].insert(0, n_loc)
+    before = evaluate_rounds(problem, rounds)
+    assert before.sync_violations == 0
+    start_s = {i: s for r in before.routes for i, s in zip(r.visits, r.start_s, strict=True)}
+    depart_s = [r.depart_s for r in before.routes]
+    stitched = [tuple(r) for r in rounds]
+    _, feasible = precheck(problem)
+    params = ReallocationParams(time_limit_s=5, workers=1, max_part_visits=12, engine="pyvrp")
+    params = replace(params, lns_iterations_per_solution=0, solution_limit=500)
+    better = _improve(
+        problem,
+        stitched,
+        start_s,
+        depart_s,
+        feasible,
+        params,
+        lanes=1,
+        deadline=time.perf_counter() + 4,
+        seed=1,
+    )
+    after = evaluate_rounds(problem, stitched, start_s=start_s, depart_s=depart_s)
+    assert better >= 1
+    assert after.total.travel_s < before.total.travel_s
+    assert after.is_complete
+    assert_feasible(problem, after)

@@ -25,6 +25,8 @@ from solver.solution import Solution
 
 # Candidate gaps re-timed exactly per left-out call and pass (cheapest first).
 _CANDIDATES = 12
+# Cheapest gaps per half of a left-out double-up paired up with the other half's.
+_PAIR_SIDE = 12
 # Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time).
 _EJECT_ROUNDS = 40
 
@@ -109,6 +111,57 @@ def _first_fit(
         timed = _retime(problem, k, trial, latest, _pins(problem, rounds[k], start_s))
         if timed is not None:
             return int(added[g]), k, trial, timed
+    return None
+
+
+def _pair_fit(
+    problem: Problem,
+    index: PlacementIndex,
+    rounds: list[list[int]],
+    start_s: dict[int, int],
+    latest: IntArray,
+    a: int,
+    b: int,
+    feasible: BoolArray,
+) -> tuple[int, list[tuple[int, list[int], _Timed]]] | None:
+    """Cheapest way to put double-up ``(a, b)`` into two carers' rounds, re-timed exactly.
+
+    Each half takes its ``_PAIR_SIDE`` cheapest gaps among its own qualified carers; every
+    pairing of a gap for ``a`` with one for ``b`` in another carer's round gets the earliest
+    starts that meet the start-gap band inside both gaps' start windows
+    (``PlacementIndex.pair_starts``). The ``_CANDIDATES`` cheapest pairings are re-timed
+    exactly, each new half pinned at its start so the band holds whatever else moves, and
+    the first where both rounds stay feasible is returned: its added travel and, per
+    round, ``(carer, new round, (starts, departure))``.
+    """
+    visits = problem.visits
+    sides = []
+    for i in (a, b):
+        priced = index.price(visits[i])
+        gaps = np.flatnonzero(priced["ok"] & feasible[i][index.gap_carer])
+        if not gaps.size:
+            return None
+        sides.append((priced, gaps[np.argsort(priced["added"][gaps], kind="stable")[:_PAIR_SIDE]]))
+    (first, gaps_a), (second, gaps_b) = sides
+    ga, gb = np.repeat(gaps_a, gaps_b.size), np.tile(gaps_b, gaps_a.size)
+    keep = index.gap_carer[ga] != index.gap_carer[gb]
+    ga, gb = ga[keep], gb[keep]
+    start_a, start_b, ok = PlacementIndex.pair_starts(visits[a], first, ga, second, gb)
+    added = first["added"][ga] + second["added"][gb]
+    cand = np.flatnonzero(ok)
+    for c in cand[np.argsort(added[cand], kind="stable")[:_CANDIDATES]].tolist():
+        moves = []
+        for i, g, t in ((a, ga[c], start_a[c]), (b, gb[c], start_b[c])):
+            k, pos = int(index.gap_carer[g]), int(index.gap_pos[g])
+            trial = [*rounds[k][:pos], i, *rounds[k][pos:]]
+            timed = _retime(
+                problem, k, trial, latest, _pins(problem, rounds[k], start_s) | {i: int(t)}
+            )
+            if timed is None:
+                break
+            moves.append((k, trial, timed))
+        else:
+            return int(added[c]), moves
     return None
 
 
@@ -235,25 +288,11 @@ def repair(
             if partner[i] >= 0:
                 if partner[i] < i or partner[i] not in pending:
                     continue
-                j = int(partner[i])
-                pair = [problem.visits[i], problem.visits[j]]
-                ok_carers = set(np.flatnonzero(feasible[i] & feasible[j]).tolist())
-                for placement in index.place(pair):
-                    if not all(ins.carer in ok_carers for ins in placement.insertions):
-                        continue
-                    moves = []
-                    for ins in placement.insertions:
-                        call = (i, j)[ins.call]
-                        k, pos = ins.carer, ins.position
-                        trial = [*rounds[k][:pos], call, *rounds[k][pos:]]
-                        pins = _pins(problem, rounds[k], start_s) | {call: ins.start_s}
-                        timed = _retime(problem, k, trial, latest, pins)
-                        if timed is None:
-                            break
-                        moves.append((k, trial, timed))
-                    if len(moves) == 2 and moves[0][0] != moves[1][0]:
-                        offers.append((placement.added_travel_s, (i, j), moves))
-                        break
+                pair = _pair_fit(
+                    problem, index, rounds, start_s, latest, i, int(partner[i]), feasible
+                )
+                if pair is not None:
+                    offers.append((pair[0], (i, int(partner[i])), pair[1]))
                 continue
             priced = index.price(problem.visits[i])
             ok = priced["ok"] & feasible[i][index.gap_carer]

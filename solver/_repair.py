@@ -89,6 +89,23 @@ def _pins(problem: Problem, seq: Sequence[int], start_s: dict[int, int]) -> dict
     return {i: start_s[i] for i in seq if partner[i] >= 0}
 
 
+def _price(
+    problem: Problem, index: PlacementIndex, latest: IntArray, feasible: BoolArray, i: int
+) -> tuple[dict[str, IntArray], BoolArray, IntArray]:
+    """Call ``i`` priced in every gap: ``price``'s answer, where it fits, and its cost there.
+
+    It fits where a qualified carer can start it by ``latest[i]``, so on a soft-window day
+    it may start late (a late call costs far less than an unserved one). The cost is the
+    objective's weight on the added travel plus, at the earliest start, on the lateness;
+    with hard windows that orders gaps by added travel alone.
+    """
+    call, obj = problem.visits[i], problem.objective
+    priced = index.price(call, max_lateness_s=max(0, int(latest[i]) - call.latest_start_s))
+    ok = priced["ok"] & feasible[i][index.gap_carer]
+    late = np.maximum(0, priced["start"] - call.latest_start_s)
+    return priced, ok, obj.travel_weight * priced["added"] + obj.lateness_weight * late
+
+
 def _first_fit(
     problem: Problem,
     index: PlacementIndex,
@@ -97,20 +114,20 @@ def _first_fit(
     latest: IntArray,
     i: int,
     ok: BoolArray,
-    added: IntArray,
+    cost: IntArray,
     skip: set[int],
 ) -> tuple[int, int, list[int], _Timed] | None:
     """Cheapest of the best ``_CANDIDATES`` gaps where call ``i`` goes in, re-timed exactly."""
     gaps = np.flatnonzero(ok & ~np.isin(index.gap_carer, list(skip)))
     if not gaps.size:
         return None
-    gaps = gaps[np.argsort(added[gaps], kind="stable")[:_CANDIDATES]]
+    gaps = gaps[np.argsort(cost[gaps], kind="stable")[:_CANDIDATES]]
     for g in gaps.tolist():
         k, pos = int(index.gap_carer[g]), int(index.gap_pos[g])
         trial = [*rounds[k][:pos], i, *rounds[k][pos:]]
         timed = _retime(problem, k, trial, latest, _pins(problem, rounds[k], start_s))
         if timed is not None:
-            return int(added[g]), k, trial, timed
+            return int(cost[g]), k, trial, timed
     return None
 
 
@@ -126,30 +143,34 @@ def _pair_fit(
 ) -> tuple[int, list[tuple[int, list[int], _Timed]]] | None:
     """Cheapest way to put double-up ``(a, b)`` into two carers' rounds, re-timed exactly.
 
-    Each half takes its ``_PAIR_SIDE`` cheapest gaps among its own qualified carers; every
-    pairing of a gap for ``a`` with one for ``b`` in another carer's round gets the earliest
-    starts that meet the start-gap band inside both gaps' start windows
-    (``PlacementIndex.pair_starts``). The ``_CANDIDATES`` cheapest pairings are re-timed
+    Each half takes its ``_PAIR_SIDE`` cheapest gaps among its own qualified carers
+    (``_price``); every pairing of a gap for ``a`` with one for ``b`` in another carer's
+    round gets the earliest starts that meet the start-gap band inside both gaps' start
+    windows (``PlacementIndex.pair_starts``). The ``_CANDIDATES`` cheapest pairings (added
+    travel, and lateness at those starts, as weighted in the objective) are re-timed
     exactly, each new half pinned at its start so the band holds whatever else moves, and
-    the first where both rounds stay feasible is returned: its added travel and, per
-    round, ``(carer, new round, (starts, departure))``.
+    the first where both rounds stay feasible is returned: its cost and, per round,
+    ``(carer, new round, (starts, departure))``.
     """
-    visits = problem.visits
+    visits, obj = problem.visits, problem.objective
     sides = []
     for i in (a, b):
-        priced = index.price(visits[i])
-        gaps = np.flatnonzero(priced["ok"] & feasible[i][index.gap_carer])
+        priced, ok, cost = _price(problem, index, latest, feasible, i)
+        gaps = np.flatnonzero(ok)
         if not gaps.size:
             return None
-        sides.append((priced, gaps[np.argsort(priced["added"][gaps], kind="stable")[:_PAIR_SIDE]]))
+        sides.append((priced, gaps[np.argsort(cost[gaps], kind="stable")[:_PAIR_SIDE]]))
     (first, gaps_a), (second, gaps_b) = sides
     ga, gb = np.repeat(gaps_a, gaps_b.size), np.tile(gaps_b, gaps_a.size)
     keep = index.gap_carer[ga] != index.gap_carer[gb]
     ga, gb = ga[keep], gb[keep]
     start_a, start_b, ok = PlacementIndex.pair_starts(visits[a], first, ga, second, gb)
+    late = np.maximum(0, start_a - visits[a].latest_start_s)
+    late += np.maximum(0, start_b - visits[b].latest_start_s)
     added = first["added"][ga] + second["added"][gb]
+    cost = obj.travel_weight * added + obj.lateness_weight * late
     cand = np.flatnonzero(ok)
-    for c in cand[np.argsort(added[cand], kind="stable")[:_CANDIDATES]].tolist():
+    for c in cand[np.argsort(cost[cand], kind="stable")[:_CANDIDATES]].tolist():
         moves = []
         for i, g, t in ((a, ga[c], start_a[c]), (b, gb[c], start_b[c])):
             k, pos = int(index.gap_carer[g]), int(index.gap_pos[g])
@@ -161,7 +182,7 @@ def _pair_fit(
                 break
             moves.append((k, trial, timed))
         else:
-            return int(added[c]), moves
+            return int(cost[c]), moves
     return None
 
 
@@ -280,7 +301,7 @@ def repair(
         started = time.perf_counter()
         index = PlacementIndex(problem, current)
         fixed_s = time.perf_counter() - started
-        # (added travel, calls, [(carer, new round, (starts, departure))])
+        # (estimated cost, calls, [(carer, new round, (starts, departure))])
         offers: list[tuple[int, tuple[int, ...], list[tuple[int, list[int], _Timed]]]] = []
         for i in sorted(pending):
             if time.perf_counter() > deadline:
@@ -294,12 +315,11 @@ def repair(
                 if pair is not None:
                     offers.append((pair[0], (i, int(partner[i])), pair[1]))
                 continue
-            priced = index.price(problem.visits[i])
-            ok = priced["ok"] & feasible[i][index.gap_carer]
-            fit = _first_fit(problem, index, rounds, start_s, latest, i, ok, priced["added"], set())
+            _, ok, cost = _price(problem, index, latest, feasible, i)
+            fit = _first_fit(problem, index, rounds, start_s, latest, i, ok, cost, set())
             if fit is not None:
-                added, k, trial, timed = fit
-                offers.append((added, (i,), [(k, trial, timed)]))
+                cost_i, k, trial, timed = fit
+                offers.append((cost_i, (i,), [(k, trial, timed)]))
         touched: set[int] = set()
         inserted = 0
         for _, calls, moves in sorted(offers, key=lambda o: (o[0], o[1])):

@@ -6,7 +6,15 @@ import time
 
 import numpy as np
 
-from solver import Carer, Problem, ReallocationParams, Visit, evaluate_rounds, reallocate
+from solver import (
+    Carer,
+    Objective,
+    Problem,
+    ReallocationParams,
+    Visit,
+    evaluate_rounds,
+    reallocate,
+)
 from solver._decompose import decompose
 from solver._precheck import precheck
 from solver._repair import repair
@@ -172,6 +180,25 @@ def test_repair_keeps_start_of_double_up_already_in_the_rounds() -> None:
     start = sol.start_of(4)
     assert start[:2].tolist() == [10 * H + 1800, 10 * H + 1800]
     assert start[2] == start[3] and start[2] + H <= start[0]  # the new one goes first
+
+
+def test_repair_places_double_up_late_only_when_windows_are_soft() -> None:
+    """A double-up the rounds can only reach late goes in late on a soft-window day."""
+    visits = (Visit(1, 8 * H, 9 * H, H), Visit(1, 8 * H, 9 * H, H), *_pair(2, 8, 9, 1800))
+    carers = (Carer(0, 0, 0, 7 * H, 14 * H), Carer(0, 0, 0, 7 * H, 14 * H))
+    hard = Problem(visits=visits, carers=carers, travel_s=street_matrix(3, step_s=60))
+    soft = Problem(
+        visits=visits,
+        carers=carers,
+        travel_s=street_matrix(3, step_s=60),
+        objective=Objective(hard_windows=False),
+    )
+    assert sorted(u.visit for u in _repaired(hard, [[0], [1]]).unserved) == [2, 3]
+    sol = _repaired(soft, [[0], [1]])
+    assert_feasible(soft, sol)
+    assert not sol.unserved
+    assert sol.start_of(4)[2] == sol.start_of(4)[3] == 9 * H + 60
+    assert sol.total.lateness_s > 0
 
 
 def _two_towns_one_hoist_each() -> Problem:

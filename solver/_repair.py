@@ -5,9 +5,14 @@ out that a neighbouring part's round could take. After stitching, each pass pric
 left-out call in every gap of every round at once (``PlacementIndex``), re-times the few
 cheapest candidate rounds exactly (windows, shift, working-hours cap, double-up partners'
 starts held), then inserts the cheapest ones, at most one per round per pass so the prices
-stay exact. When no call fits a gap as the rounds stand, a pass tries one ejection per call
-instead: put the call into a round at the right place and time, take out one of that
-round's calls so the round stays feasible, and insert the ejected call into another round.
+stay exact. A left-out double-up goes in as a pair: its halves into two carers' rounds at
+starts that meet its start-gap band, both held while the rounds are re-timed (a double-up
+the decomposition left with one qualified carer in its part is served this way, with a
+neighbouring part's carer). On a soft-window day a call may go in late, its lateness
+weighted as in the objective. When no call fits a gap as the rounds stand, a pass tries one
+ejection per single call instead: put the call into a round at the right place and time,
+take out one of that round's single calls so the round stays feasible, and insert the
+ejected call into another round.
 """
 
 from __future__ import annotations

@@ -94,13 +94,29 @@ def test_repair_places_double_up_on_two_carers_together() -> None:
 
 
 def _pair(
-    location: int, start_h: float, end_h: float, duration_s: int, **kw: object
+    location: int,
+    start_h: float,
+    end_h: float,
+    duration_s: int,
+    *,
+    skills: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+    band_s: tuple[int, int] = (0, 0),
+    sync_group: int = 0,
 ) -> tuple[Visit, Visit]:
-    """Both halves of a double-up (``sync_group`` 0 unless given); ``skills`` per half."""
-    skills = kw.pop("skills", (frozenset(), frozenset()))
-    kw.setdefault("sync_group", 0)
-    window = (int(start_h * H), int(end_h * H))
-    a, b = (Visit(location, *window, duration_s, skills=s, **kw) for s in skills)  # type: ignore[arg-type]
+    """Both halves of a double-up: one window, ``skills`` per half, start-gap ``band_s``."""
+    a, b = (
+        Visit(
+            location,
+            int(start_h * H),
+            int(end_h * H),
+            duration_s,
+            skills=s,
+            sync_group=sync_group,
+            sync_min_gap_s=band_s[0],
+            sync_max_gap_s=band_s[1],
+        )
+        for s in skills
+    )
     return a, b
 
 
@@ -123,7 +139,7 @@ def test_repair_places_double_up_needing_two_skills_across_providers() -> None:
 
 def test_repair_places_double_up_one_after_the_other() -> None:
     """A 15-30 minute band: the second half starts 15-30 minutes after the first."""
-    visits = _pair(3, 9, 12, 1800, sync_min_gap_s=900, sync_max_gap_s=1800)
+    visits = _pair(3, 9, 12, 1800, band_s=(900, 1800))
     carers = (Carer(0, 0, 0, 7 * H, 14 * H), Carer(0, 5, 5, 7 * H, 14 * H))
     problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(6, step_s=60))
     sol = _repaired(problem, [[], []])

@@ -30,8 +30,11 @@ from solver.solution import Solution
 
 # Candidate gaps re-timed exactly per left-out call and pass (cheapest first).
 _CANDIDATES = 12
-# Cheapest gaps per half of a left-out double-up paired up with the other half's.
+# Cheapest gaps per half of a left-out double-up paired up with the other half's, at most
+# _PAIR_PER_ROUND from one round (the two halves need two rounds: one busy round near the
+# home would otherwise fill both lists).
 _PAIR_SIDE = 12
+_PAIR_PER_ROUND = 3
 # Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time).
 _EJECT_ROUNDS = 40
 
@@ -136,6 +139,15 @@ def _first_fit(
     return None
 
 
+def _rank_in_round(carers: IntArray) -> IntArray:
+    """For gaps in cost order (their carers given), how many cheaper gaps share the round."""
+    by_carer = np.argsort(carers, kind="stable")
+    sorted_carers = carers[by_carer]
+    rank = np.empty_like(by_carer)
+    rank[by_carer] = np.arange(carers.size) - np.searchsorted(sorted_carers, sorted_carers)
+    return rank
+
+
 def _pair_fit(
     problem: Problem,
     index: PlacementIndex,
@@ -149,7 +161,7 @@ def _pair_fit(
     """Cheapest way to put double-up ``(a, b)`` into two carers' rounds, re-timed exactly.
 
     Each half takes its ``_PAIR_SIDE`` cheapest gaps among its own qualified carers
-    (``_price``); every pairing of a gap for ``a`` with one for ``b`` in another carer's
+    (``_price``), at most ``_PAIR_PER_ROUND`` from one round; every pairing of a gap for ``a`` with one for ``b`` in another carer's
     round gets the earliest starts that meet the start-gap band inside both gaps' start
     windows (``PlacementIndex.pair_starts``). The ``_CANDIDATES`` cheapest pairings (added
     travel, and lateness at those starts, as weighted in the objective) are re-timed
@@ -164,7 +176,9 @@ def _pair_fit(
         gaps = np.flatnonzero(ok)
         if not gaps.size:
             return None
-        sides.append((priced, gaps[np.argsort(cost[gaps], kind="stable")[:_PAIR_SIDE]]))
+        gaps = gaps[np.argsort(cost[gaps], kind="stable")]
+        gaps = gaps[_rank_in_round(index.gap_carer[gaps]) < _PAIR_PER_ROUND]
+        sides.append((priced, gaps[:_PAIR_SIDE]))
     (first, gaps_a), (second, gaps_b) = sides
     ga, gb = np.repeat(gaps_a, gaps_b.size), np.tile(gaps_b, gaps_a.size)
     keep = index.gap_carer[ga] != index.gap_carer[gb]

@@ -137,6 +137,22 @@ def test_repair_places_double_up_needing_two_skills_across_providers() -> None:
     assert sol.start_of(3)[1] == sol.start_of(3)[2]
 
 
+def test_repair_pairs_a_busy_round_near_the_home_with_another() -> None:
+    """One busy round next door has every cheap gap; the other half goes to a second carer."""
+    visits = tuple(Visit(1 + j % 3, 8 * H, 18 * H, 900) for j in range(14))
+    visits += _pair(2, 8, 18, 1800)
+    carers = (
+        Carer(0, 1, 1, 7 * H, 20 * H),
+        Carer(0, 1, 1, 7 * H, 20 * H),
+        Carer(0, 20, 20, 7 * H, 20 * H),
+    )
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(21, step_s=60))
+    sol = _repaired(problem, [list(range(14)), [], []])
+    assert_feasible(problem, sol)
+    assert not sol.unserved
+    assert sorted(sol.carer_of(16)[14:].tolist()) == [0, 1]
+
+
 def test_repair_places_double_up_one_after_the_other() -> None:
     """A 15-30 minute band: the second half starts 15-30 minutes after the first."""
     visits = _pair(3, 9, 12, 1800, band_s=(900, 1800))

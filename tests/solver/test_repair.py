@@ -233,13 +233,17 @@ def test_repair_places_double_up_late_only_when_windows_are_soft() -> None:
     assert sol.total.lateness_s > 0
 
 
-def _two_towns_one_hoist_each() -> Problem:
-    """Two towns 40 houses apart, each with a hoist carer; one town has a hoist double-up."""
-    hoist = frozenset({"hoist"})
+def _two_towns_one_hoist_each(*, peg_calls: int = 0) -> Problem:
+    """Two towns 40 houses apart, each with a hoist carer; one town has a hoist double-up.
+
+    ``peg_calls`` calls at house 5, all due at 8:00, need the one carer with peg feeding.
+    """
+    hoist, peg = frozenset({"hoist"}), frozenset({"peg_feeding"})
     visits = [Visit(base + j, 8 * H, 14 * H, 1800) for base in (0, 40) for j in range(1, 7)]
     visits += _pair(3, 10, 12, 1800, skills=(hoist, hoist))
+    visits += [Visit(5, 8 * H, 8 * H + 2100, 1800, skills=peg) for _ in range(peg_calls)]
     carers = [Carer(0, base, base, 7 * H, 15 * H, skills=hoist) for base in (0, 40)]
-    carers += [Carer(0, base, base, 7 * H, 15 * H) for base in (0, 40)]
+    carers += [Carer(0, 0, 0, 7 * H, 15 * H, skills=peg), Carer(0, 40, 40, 7 * H, 15 * H)]
     return Problem(
         visits=tuple(visits), carers=tuple(carers), travel_s=street_matrix(48, step_s=60)
     )
@@ -255,4 +259,14 @@ def test_decomposed_day_serves_double_up_with_carer_from_neighbouring_part() -> 
     sol = reallocate(problem, params)
     assert_feasible(problem, sol)
     assert sol.is_complete
+    assert "repair+2" in sol.stats.status.split(",")
+
+
+def test_decomposed_day_reports_only_calls_left_out_after_repair() -> None:
+    """A half dropped as an orphan and then placed by repair is not reported unserved."""
+    problem = _two_towns_one_hoist_each(peg_calls=2)  # one peg call cannot be served
+    params = ReallocationParams(time_limit_s=4, workers=1, solution_limit=300, max_part_visits=8)
+    sol = reallocate(problem, params)
+    assert_feasible(problem, sol)
+    assert [u.visit for u in sol.unserved] in ([14], [15])
     assert "repair+2" in sol.stats.status.split(",")

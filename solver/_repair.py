@@ -5,9 +5,14 @@ out that a neighbouring part's round could take. After stitching, each pass pric
 left-out call in every gap of every round at once (``PlacementIndex``), re-times the few
 cheapest candidate rounds exactly (windows, shift, working-hours cap, double-up partners'
 starts held), then inserts the cheapest ones, at most one per round per pass so the prices
-stay exact. When no call fits a gap as the rounds stand, a pass tries one ejection per call
-instead: put the call into a round at the right place and time, take out one of that
-round's calls so the round stays feasible, and insert the ejected call into another round.
+stay exact. A left-out double-up goes in as a pair: its halves into two carers' rounds at
+starts that meet its start-gap band, both held while the rounds are re-timed (a double-up
+the decomposition left with one qualified carer in its part is served this way, with a
+neighbouring part's carer). On a soft-window day a call may go in late, its lateness
+weighted as in the objective. When no call fits a gap as the rounds stand, a pass tries one
+ejection per single call instead: put the call into a round at the right place and time,
+take out one of that round's single calls so the round stays feasible, and insert the
+ejected call into another round.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ from solver.solution import Solution
 
 # Candidate gaps re-timed exactly per left-out call and pass (cheapest first).
 _CANDIDATES = 12
+# Cheapest gaps per half of a left-out double-up paired up with the other half's, at most
+# _PAIR_PER_ROUND from one round (the two halves need two rounds: one busy round near the
+# home would otherwise fill both lists).
+_PAIR_SIDE = 12
+_PAIR_PER_ROUND = 3
 # Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time).
 _EJECT_ROUNDS = 40
 
@@ -87,6 +97,23 @@ def _pins(problem: Problem, seq: Sequence[int], start_s: dict[int, int]) -> dict
     return {i: start_s[i] for i in seq if partner[i] >= 0}
 
 
+def _price(
+    problem: Problem, index: PlacementIndex, latest: IntArray, feasible: BoolArray, i: int
+) -> tuple[dict[str, IntArray], BoolArray, IntArray]:
+    """Call ``i`` priced in every gap: ``price``'s answer, where it fits, and its cost there.
+
+    It fits where a qualified carer can start it by ``latest[i]``, so on a soft-window day
+    it may start late (a late call costs far less than an unserved one). The cost is the
+    objective's weight on the added travel plus, at the earliest start, on the lateness;
+    with hard windows that orders gaps by added travel alone.
+    """
+    call, obj = problem.visits[i], problem.objective
+    priced = index.price(call, max_lateness_s=max(0, int(latest[i]) - call.latest_start_s))
+    ok = priced["ok"] & feasible[i][index.gap_carer]
+    late = np.maximum(0, priced["start"] - call.latest_start_s)
+    return priced, ok, obj.travel_weight * priced["added"] + obj.lateness_weight * late
+
+
 def _first_fit(
     problem: Problem,
     index: PlacementIndex,
@@ -95,20 +122,86 @@ def _first_fit(
     latest: IntArray,
     i: int,
     ok: BoolArray,
-    added: IntArray,
+    cost: IntArray,
     skip: set[int],
 ) -> tuple[int, int, list[int], _Timed] | None:
     """Cheapest of the best ``_CANDIDATES`` gaps where call ``i`` goes in, re-timed exactly."""
     gaps = np.flatnonzero(ok & ~np.isin(index.gap_carer, list(skip)))
     if not gaps.size:
         return None
-    gaps = gaps[np.argsort(added[gaps], kind="stable")[:_CANDIDATES]]
+    gaps = gaps[np.argsort(cost[gaps], kind="stable")[:_CANDIDATES]]
     for g in gaps.tolist():
         k, pos = int(index.gap_carer[g]), int(index.gap_pos[g])
         trial = [*rounds[k][:pos], i, *rounds[k][pos:]]
         timed = _retime(problem, k, trial, latest, _pins(problem, rounds[k], start_s))
         if timed is not None:
-            return int(added[g]), k, trial, timed
+            return int(cost[g]), k, trial, timed
+    return None
+
+
+def _rank_in_round(carers: IntArray) -> IntArray:
+    """For gaps in cost order (their carers given), how many cheaper gaps share the round."""
+    by_carer = np.argsort(carers, kind="stable")
+    sorted_carers = carers[by_carer]
+    rank = np.empty_like(by_carer)
+    rank[by_carer] = np.arange(carers.size) - np.searchsorted(sorted_carers, sorted_carers)
+    return rank
+
+
+def _pair_fit(
+    problem: Problem,
+    index: PlacementIndex,
+    rounds: list[list[int]],
+    start_s: dict[int, int],
+    latest: IntArray,
+    a: int,
+    b: int,
+    feasible: BoolArray,
+) -> tuple[int, list[tuple[int, list[int], _Timed]]] | None:
+    """Cheapest way to put double-up ``(a, b)`` into two carers' rounds, re-timed exactly.
+
+    Each half takes its ``_PAIR_SIDE`` cheapest gaps among its own qualified carers
+    (``_price``), at most ``_PAIR_PER_ROUND`` from one round; every pairing of a gap for ``a`` with one for ``b`` in another carer's
+    round gets the earliest starts that meet the start-gap band inside both gaps' start
+    windows (``PlacementIndex.pair_starts``). The ``_CANDIDATES`` cheapest pairings (added
+    travel, and lateness at those starts, as weighted in the objective) are re-timed
+    exactly, each new half pinned at its start so the band holds whatever else moves, and
+    the first where both rounds stay feasible is returned: its cost and, per round,
+    ``(carer, new round, (starts, departure))``.
+    """
+    visits, obj = problem.visits, problem.objective
+    sides = []
+    for i in (a, b):
+        priced, ok, cost = _price(problem, index, latest, feasible, i)
+        gaps = np.flatnonzero(ok)
+        if not gaps.size:
+            return None
+        gaps = gaps[np.argsort(cost[gaps], kind="stable")]
+        gaps = gaps[_rank_in_round(index.gap_carer[gaps]) < _PAIR_PER_ROUND]
+        sides.append((priced, gaps[:_PAIR_SIDE]))
+    (first, gaps_a), (second, gaps_b) = sides
+    ga, gb = np.repeat(gaps_a, gaps_b.size), np.tile(gaps_b, gaps_a.size)
+    keep = index.gap_carer[ga] != index.gap_carer[gb]
+    ga, gb = ga[keep], gb[keep]
+    start_a, start_b, ok = PlacementIndex.pair_starts(visits[a], first, ga, second, gb)
+    late = np.maximum(0, start_a - visits[a].latest_start_s)
+    late += np.maximum(0, start_b - visits[b].latest_start_s)
+    added = first["added"][ga] + second["added"][gb]
+    cost = obj.travel_weight * added + obj.lateness_weight * late
+    cand = np.flatnonzero(ok)
+    for c in cand[np.argsort(cost[cand], kind="stable")[:_CANDIDATES]].tolist():
+        moves = []
+        for i, g, t in ((a, ga[c], start_a[c]), (b, gb[c], start_b[c])):
+            k, pos = int(index.gap_carer[g]), int(index.gap_pos[g])
+            trial = [*rounds[k][:pos], i, *rounds[k][pos:]]
+            timed = _retime(
+                problem, k, trial, latest, _pins(problem, rounds[k], start_s) | {i: int(t)}
+            )
+            if timed is None:
+                break
+            moves.append((k, trial, timed))
+        else:
+            return int(cost[c]), moves
     return None
 
 
@@ -227,7 +320,7 @@ def repair(
         started = time.perf_counter()
         index = PlacementIndex(problem, current)
         fixed_s = time.perf_counter() - started
-        # (added travel, calls, [(carer, new round, (starts, departure))])
+        # (estimated cost, calls, [(carer, new round, (starts, departure))])
         offers: list[tuple[int, tuple[int, ...], list[tuple[int, list[int], _Timed]]]] = []
         for i in sorted(pending):
             if time.perf_counter() > deadline:
@@ -235,32 +328,17 @@ def repair(
             if partner[i] >= 0:
                 if partner[i] < i or partner[i] not in pending:
                     continue
-                j = int(partner[i])
-                pair = [problem.visits[i], problem.visits[j]]
-                ok_carers = set(np.flatnonzero(feasible[i] & feasible[j]).tolist())
-                for placement in index.place(pair):
-                    if not all(ins.carer in ok_carers for ins in placement.insertions):
-                        continue
-                    moves = []
-                    for ins in placement.insertions:
-                        call = (i, j)[ins.call]
-                        k, pos = ins.carer, ins.position
-                        trial = [*rounds[k][:pos], call, *rounds[k][pos:]]
-                        pins = _pins(problem, rounds[k], start_s) | {call: ins.start_s}
-                        timed = _retime(problem, k, trial, latest, pins)
-                        if timed is None:
-                            break
-                        moves.append((k, trial, timed))
-                    if len(moves) == 2 and moves[0][0] != moves[1][0]:
-                        offers.append((placement.added_travel_s, (i, j), moves))
-                        break
+                pair = _pair_fit(
+                    problem, index, rounds, start_s, latest, i, int(partner[i]), feasible
+                )
+                if pair is not None:
+                    offers.append((pair[0], (i, int(partner[i])), pair[1]))
                 continue
-            priced = index.price(problem.visits[i])
-            ok = priced["ok"] & feasible[i][index.gap_carer]
-            fit = _first_fit(problem, index, rounds, start_s, latest, i, ok, priced["added"], set())
+            _, ok, cost = _price(problem, index, latest, feasible, i)
+            fit = _first_fit(problem, index, rounds, start_s, latest, i, ok, cost, set())
             if fit is not None:
-                added, k, trial, timed = fit
-                offers.append((added, (i,), [(k, trial, timed)]))
+                cost_i, k, trial, timed = fit
+                offers.append((cost_i, (i,), [(k, trial, timed)]))
         touched: set[int] = set()
         inserted = 0
         for _, calls, moves in sorted(offers, key=lambda o: (o[0], o[1])):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.params import PlacementParams
-from solver.problem import IntArray, Problem, Visit
+from solver.problem import BoolArray, IntArray, Problem, Visit
 from solver.solution import Solution
 
 _BIG = np.iinfo(np.int64).max // 4
@@ -284,7 +284,7 @@ class PlacementIndex:
                     first = chosen[pairs[j]]
                     if self.gap_carer[first] == self.gap_carer[g]:
                         continue
-                    if self._pair_starts(calls[j], priced[pairs[j]], first, priced[j], g) is None:
+                    if not self.pair_starts(calls[j], priced[pairs[j]], first, priced[j], g)[2]:
                         continue
                 chosen[j] = int(g)
                 used.add(key)
@@ -293,9 +293,9 @@ class PlacementIndex:
                 return None
         starts = {j: int(priced[j]["start"][g]) for j, g in chosen.items()}
         for j, i in pairs.items():
-            both = self._pair_starts(calls[j], priced[i], chosen[i], priced[j], chosen[j])
-            assert both is not None  # checked when the second half was chosen
-            starts[i], starts[j] = both
+            a, b, ok = self.pair_starts(calls[j], priced[i], chosen[i], priced[j], chosen[j])
+            assert ok  # checked when the second half was chosen
+            starts[i], starts[j] = int(a), int(b)
         inserts = []
         for j, g in chosen.items():
             c = calls[j]
@@ -318,14 +318,30 @@ class PlacementIndex:
         )
 
     @staticmethod
-    def _pair_starts(
-        band: Visit, first: dict[str, IntArray], g1: int, second: dict[str, IntArray], g2: int
-    ) -> tuple[int, int] | None:
-        """Earliest starts of two halves in gaps g1, g2 that meet the start-gap band."""
-        a = max(int(first["start"][g1]), int(second["start"][g2]) - band.sync_max_gap_s)
-        b = max(int(second["start"][g2]), a + band.sync_min_gap_s)
-        ok = a <= first["start_max"][g1] and b <= second["start_max"][g2]
-        return (a, b) if ok and b - a <= band.sync_max_gap_s else None
+    def pair_starts(
+        band: Visit,
+        first: dict[str, IntArray],
+        g1: IntArray | int,
+        second: dict[str, IntArray],
+        g2: IntArray | int,
+    ) -> tuple[IntArray, IntArray, BoolArray]:
+        """Earliest starts of two double-up halves in gaps ``g1``, ``g2`` that meet the band.
+
+        ``first`` and ``second`` are ``price`` answers for the halves; ``g1``, ``g2`` gap
+        indices or equal-length arrays of them (one pairing per element). The first half
+        starts as early as its gap and the band allow, the second as early as its gap and
+        the band then allow.
+
+        Returns
+        -------
+        tuple
+            Start of the first half, start of the second (seconds), and whether both
+            starts lie within their gaps' start windows (``start`` .. ``start_max``).
+        """
+        a = np.maximum(first["start"][g1], second["start"][g2] - band.sync_max_gap_s)
+        b = np.maximum(second["start"][g2], a + band.sync_min_gap_s)
+        ok = (a <= first["start_max"][g1]) & (b <= second["start_max"][g2])
+        return a, b, ok & (b - a <= band.sync_max_gap_s)
 
     def _holds(self, calls: Sequence[Visit], placement: Placement, params: PlacementParams) -> bool:
         """Re-time every round that takes a call exactly: still on time, in shift and in hours?

@@ -673,12 +673,14 @@ def reallocate(
         new_rounds, new_starts, new_departs = repair(
             problem, solution, feasible, deadline=deadline - costed
         )
+        # The repair may place a double-up one of whose halves was dropped as an orphan.
+        in_rounds = {i for r in new_rounds for i in r}
         solution = evaluate_rounds(
             problem,
             new_rounds,
             start_s=new_starts,
             depart_s=new_departs,
-            unserved=unserved,
+            unserved=[u for u in unserved if u.visit not in in_rounds],
             stats=stats,
         )
         added = before - len(solution.unserved)

@@ -37,11 +37,12 @@ _FIRST_OVERHEAD_S = 0.5
 _MIN_PART_S = 0.1
 # Share of a decomposed day's search time given to re-solving regions across part
 # boundaries from the stitched rounds (PyVRP warm-started), in ``_IMPROVE_PASSES`` passes
-# with cuts in different places. County benchmark at 120 s (23 Nov, load 2.7): parts only,
-# 5,896 served / 502 h travel; 0.3 in one pass 5,901 / 490 h; 0.5 in two passes 5,909 /
-# 474 h; 0.6 in three 5,913 / 480 h. With OR-Tools regions (cold parts) it gave nothing.
-_IMPROVE_SHARE = 0.6
-_IMPROVE_PASSES = 3
+# with cuts in different places. County benchmark at 120 s, quiet machine (23 Nov):
+# 0.6 in three passes 5,925 served / 464.8 h travel; 0.7 in six 5,919 / 455.8 h. Under
+# load 2.7: parts only 5,896 / 502 h; 0.3 in one pass 5,901 / 490 h. With OR-Tools
+# regions (cold parts, session 2) it gave nothing.
+_IMPROVE_SHARE = 0.7
+_IMPROVE_PASSES = 6
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25
 
@@ -613,6 +614,9 @@ def reallocate(
         for i, s in result.start_s.items():
             start_s[int(part.visits[i])] = s
 
+    engines_used = set(statuses)
+    if improve:
+        engines_used.add("pyvrp")
     orphans = _drop_orphans(problem, rounds)
     if improve:
         logger.debug("first pass stitched at %.1f s", time.perf_counter() - t0)
@@ -623,11 +627,9 @@ def reallocate(
             problem, stitched, feasible, deadline=begun + reserve
         )
         rounds = [tuple(r) for r in new_rounds]
-        logger.debug(
-            "first repair: %d calls placed, at %.1f s",
-            sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes),
-            time.perf_counter() - t0,
-        )
+        early = sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes)
+        statuses.append(f"early-repair+{early}")
+        logger.debug("first repair: %d calls placed, at %.1f s", early, time.perf_counter() - t0)
         begun, end = time.perf_counter(), deadline - reserve
         improved = 0
         for n in range(_IMPROVE_PASSES):
@@ -655,7 +657,7 @@ def reallocate(
     stats = SolveStats(
         wall_s=time.perf_counter() - t0,
         parts=len(parts),
-        engine="+".join(sorted({_ENGINE_OF_STATUS.get(s, "ortools") for s in statuses})),
+        engine="+".join(sorted({_ENGINE_OF_STATUS.get(s, "ortools") for s in engines_used})),
         status=",".join(sorted(set(statuses))),
     )
     costed = time.perf_counter()

@@ -259,7 +259,7 @@ def test_decomposed_day_serves_double_up_with_carer_from_neighbouring_part() -> 
     sol = reallocate(problem, params)
     assert_feasible(problem, sol)
     assert sol.is_complete
-    assert "repair+2" in sol.stats.status.split(",")
+    assert any(s.endswith("repair+2") for s in sol.stats.status.split(","))
 
 
 def test_decomposed_day_reports_only_calls_left_out_after_repair() -> None:
@@ -269,4 +269,4 @@ def test_decomposed_day_reports_only_calls_left_out_after_repair() -> None:
     sol = reallocate(problem, params)
     assert_feasible(problem, sol)
     assert [u.visit for u in sol.unserved] in ([14], [15])
-    assert "repair+2" in sol.stats.status.split(",")
+    assert any(s.endswith("repair+2") for s in sol.stats.status.split(","))

@@ -200,18 +200,21 @@ def _solve_pinned(
     return _result_of(second, "pyvrp", started)
 
 
-def _solve_part(
-    args: tuple[
-        Problem,
-        BoolArray,
-        ReallocationParams,
-        float,
-        list[list[int]] | None,
-        int | None,
-        dict[int, int] | None,
-    ],
-) -> _ortools_engine.EngineResult:
-    """One part by the engine ``params`` and the part call for (see ``reallocate``).
+_Job = tuple[
+    Problem,
+    BoolArray,
+    ReallocationParams,
+    float,
+    list[list[int]] | None,
+    int | None,
+    dict[int, int] | None,
+]
+"""A part to solve: problem, eligibility, params, limit (set at start), initial rounds,
+provider-change cap and the start times of ``initial`` when it is a feasible answer."""
+
+
+def _solve_part(args: _Job) -> _ortools_engine.EngineResult:
+    """Solve one part with the engine its features and ``params`` call for (see ``reallocate``).
 
     ``schedule``, the last item, holds the start of every call in ``initial`` when those
     rounds are a feasible answer already (the improvement pass): PyVRP then starts from
@@ -257,17 +260,6 @@ def _solve_part(
         initial=initial,
         max_provider_changes=cap,
     )
-
-
-_Job = tuple[
-    Problem,
-    BoolArray,
-    ReallocationParams,
-    float,
-    list[list[int]] | None,
-    int | None,
-    dict[int, int] | None,
-]
 
 
 def _run_parts(

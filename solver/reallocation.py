@@ -335,7 +335,10 @@ def _solve_part_or_nothing(job: _Job) -> _ortools_engine.EngineResult:
         return _solve_part(job)
     except EngineError as exc:
         problem = job[0]
-        logger.warning("part of %d visits left unplaced: %s", problem.num_visits, exc)
+        if job[6] is None:
+            logger.warning("part of %d visits left unplaced: %s", problem.num_visits, exc)
+        else:  # an improvement region: it keeps the rounds it had
+            logger.debug("region of %d visits kept as it was: %s", problem.num_visits, exc)
         return _ortools_engine.EngineResult(
             tuple(() for _ in problem.carers),
             {},

@@ -118,23 +118,15 @@ def _pyvrp(
     pinned: dict[int, tuple[int, int]] | None = None,
     initial: Sequence[Sequence[int]] | None = None,
 ) -> Solution:
-    """PyVRP on ``problem`` within ``limit_s``, leaving out calls it cannot fit."""
-    capacity = None
-    if problem.has_capacity:
-        big = sum(v.load_units for v in problem.visits)
-        capacity = {
-            "load_units": [v.load_units for v in problem.visits],
-            "capacity_units": [
-                big if c.capacity_units is None else c.capacity_units for c in problem.carers
-            ],
-        }
+    """PyVRP on ``problem`` within ``limit_s``, leaving out calls it cannot fit.
+
+    Loads and capacities come from the problem (``solve_with_pyvrp`` reads them)."""
     return solve_with_pyvrp(
         problem,
         replace(params, time_limit_s=max(limit_s, _MIN_PART_S)),
         optional_calls=True,
         pinned=pinned,
         initial=initial,
-        **(capacity or {}),
     )
 
 

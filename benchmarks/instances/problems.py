@@ -25,6 +25,15 @@ from solver import HORIZON_S, Carer, Objective, Problem, Solution, Visit
 from .mankowska import MankowskaInstance, ServiceVisit
 from .vrplib import IntArray, VrptwInstance
 
+MANKOWSKA_OBJECTIVE = Objective(
+    travel_weight=1,
+    waiting_weight=0,
+    lateness_weight=1,
+    max_lateness_weight=1,
+    hard_windows=False,
+)
+"""Mankowska's objective in solver terms: travel + total lateness + largest lateness."""
+
 MANKOWSKA_SCALE = 100
 """Solver seconds per Mankowska time unit."""
 
@@ -138,13 +147,7 @@ def mankowska_problem(instance: MankowskaInstance) -> MankowskaProblem:
         carers=carers,
         travel_s=(travel_s,),
         distance_m=(travel_s,),
-        objective=Objective(
-            travel_weight=1,
-            waiting_weight=0,
-            lateness_weight=1,
-            max_lateness_weight=1,
-            hard_windows=False,
-        ),
+        objective=MANKOWSKA_OBJECTIVE,
     )
     return MankowskaProblem(problem=problem, services=tuple(services))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app.serving import free_port, wait_until_healthy
+from tests.app.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,17 +76,7 @@ def test_installed_wheel_serves_page_assets_and_migrated_database(tmp_path):
     ).stdout.split()
     assert all(Path(p).is_relative_to(site) for p in where), where
 
-    port = free_port()
-    server = subprocess.Popen(
-        [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=work,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, server)
+    with serving(command, cwd=work, env=env) as base:
         assert "<title>carerounds" in httpx.get(base).text
         page = httpx.get(base).text
         assert "leaflet" in page.lower()
@@ -97,9 +87,6 @@ def test_installed_wheel_serves_page_assets_and_migrated_database(tmp_path):
             httpx.get(f"{base}{asset}" if asset.startswith("/") else f"{base}/{asset}").status_code
             == 200
         )
-    finally:
-        server.terminate()
-        server.wait(20)
     tables = subprocess.run(
         [
             sys.executable,

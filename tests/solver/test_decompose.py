@@ -6,14 +6,7 @@ import numpy as np
 
 from solver import Carer, Problem, Visit
 from solver._decompose import decompose, regroup
-
-H = 3600
-
-
-def street_matrix(n_locations: int, *, step_s: int = 300) -> np.ndarray:
-    """Travel seconds between houses numbered along one street, ``step_s`` apart."""
-    pos = np.arange(n_locations)
-    return np.abs(pos[:, None] - pos[None, :]) * step_s
+from tests.solver.conftest import H, street_matrix
 
 
 def _two_towns(*, evening_town: int) -> Problem:

@@ -14,14 +14,7 @@ from solver import (
     evaluate_rounds,
 )
 from solver.insertion import Placement, PlacementIndex, place_package
-
-H = 3600
-
-
-def street_matrix(n_locations: int, *, step_s: int = 300) -> np.ndarray:
-    """Travel seconds between houses numbered along one street, ``step_s`` apart."""
-    pos = np.arange(n_locations)
-    return np.abs(pos[:, None] - pos[None, :]) * step_s
+from tests.solver.conftest import H, street_matrix
 
 
 def two_rounds_on_a_street() -> tuple[Problem, list[list[int]]]:

@@ -9,26 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.instances.problems import MANKOWSKA_OBJECTIVE as MANKOWSKA
 from solver import Carer, Objective, Problem, ReallocationParams, Visit, evaluate_rounds, reallocate
 from solver._lns import LnsResult, solve_lns
 from solver._precheck import latest_starts, precheck
-
-H = 3600
-
-# Mankowska's objective in solver terms: travel + total lateness + largest lateness.
-MANKOWSKA = Objective(
-    travel_weight=1,
-    waiting_weight=0,
-    lateness_weight=1,
-    max_lateness_weight=1,
-    hard_windows=False,
-)
-
-
-def street_matrix(n_locations: int, *, step_s: int = 300) -> np.ndarray:
-    """Travel seconds between houses numbered along one street, ``step_s`` apart."""
-    pos = np.arange(n_locations)
-    return np.abs(pos[:, None] - pos[None, :]) * step_s
+from tests.solver.conftest import H, street_matrix
 
 
 def check(problem: Problem, found: LnsResult) -> None:

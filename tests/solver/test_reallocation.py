@@ -24,15 +24,7 @@ from solver import (
     evaluate_rounds,
     reallocate,
 )
-
-H = 3600
-
-
-def street_matrix(n_locations: int, *, step_s: int = 300) -> np.ndarray:
-    """Travel seconds between houses numbered along one street, ``step_s`` apart."""
-    pos = np.arange(n_locations)
-    return np.abs(pos[:, None] - pos[None, :]) * step_s
-
+from tests.solver.conftest import H, street_matrix
 
 FAST = ReallocationParams(time_limit_s=1, workers=1, solution_limit=300)
 

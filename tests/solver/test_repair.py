@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from solver import (
     Carer,
     Objective,
@@ -18,15 +16,8 @@ from solver import (
 from solver._decompose import decompose
 from solver._precheck import precheck
 from solver._repair import repair
+from tests.solver.conftest import H, street_matrix
 from tests.solver.test_reallocation import assert_feasible
-
-H = 3600
-
-
-def street_matrix(n_locations: int, *, step_s: int = 300) -> np.ndarray:
-    """Travel seconds between houses numbered along one street, ``step_s`` apart."""
-    pos = np.arange(n_locations)
-    return np.abs(pos[:, None] - pos[None, :]) * step_s
 
 
 def _repaired(problem: Problem, rounds: list[list[int]], start_s: dict[int, int] | None = None):

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app.serving import free_port, wait_until_healthy
+from tests.app.serving import serving
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -20,7 +20,6 @@ pytestmark = pytest.mark.slow  # starts real processes (~20 s)
 
 def test_serve_answers_and_runs_jobs(tmp_path):
     """A fresh install: serve on an empty database; health, page and a queued job all work."""
-    port = free_port()
     env = {
         **os.environ,
         "CAREROUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
@@ -40,16 +39,7 @@ def test_serve_answers_and_runs_jobs(tmp_path):
         .stdout.strip()
         .splitlines()[-1]
     )
-    server = subprocess.Popen(
-        [*command, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, server)
+    with serving(command, cwd=ROOT, env=env) as base:
         assert "<title>carerounds" in httpx.get(base).text
         headers = {"Authorization": f"Bearer {token}"}
         job = httpx.post(f"{base}/api/audit/runs", json={}, headers=headers).json()
@@ -61,6 +51,3 @@ def test_serve_answers_and_runs_jobs(tmp_path):
         # Nothing was ingested, so the audit fails, with its reason, rather than hanging.
         assert job["status"] == "failed"
         assert "No ECM visits" in job["error"]
-    finally:
-        server.terminate()
-        server.wait(20)

@@ -60,6 +60,39 @@ def _schedule(problem: Problem, k: int, seq: Sequence[int]) -> tuple[list[int], 
     return out, depart
 
 
+def _left_out(
+    problem: Problem, rounds: Sequence[Sequence[int]], unserved: Sequence[Unserved]
+) -> list[Unserved]:
+    """One reason per call in no round: the one given, else the pre-check's, else not scheduled.
+
+    Raises
+    ------
+    InvalidRoundsError
+        If a given reason names an unknown visit or a visit that is in a round.
+    """
+    n = problem.num_visits
+    carer_of = np.full(n, -1, dtype=np.int64)
+    for k, seq in enumerate(rounds):
+        carer_of[[int(i) for i in seq]] = k
+    given: dict[int, Unserved] = {}
+    for u in unserved:
+        if not 0 <= u.visit < n:
+            raise InvalidRoundsError(
+                f"Unserved reason given for visit {u.visit}, which does not exist."
+            )
+        if carer_of[u.visit] >= 0:
+            raise InvalidRoundsError(
+                f"Unserved reason given for visit {u.visit}, which is in carer "
+                f"{carer_of[u.visit]}'s round; a call is either routed or unserved."
+            )
+        given[u.visit] = u
+    missing = [j for j in np.flatnonzero(carer_of < 0).tolist() if j not in given]
+    # The pre-check costs a pass over the day; skip it when every left-out call has a reason.
+    reasons = precheck(problem)[0] if missing else []
+    filled = {j: reasons[j] or Unserved(j, UnservedReason.NOT_SCHEDULED) for j in missing}
+    return [*given.values(), *filled.values()]
+
+
 def evaluate_rounds(
     problem: Problem,
     rounds: Sequence[Sequence[int]],
@@ -84,8 +117,9 @@ def evaluate_rounds(
     depart_s
         Optional departure time per carer (with ``start_s``).
     unserved
-        Reasons for calls left out of every round; other left-out calls get the pre-check
-        reason or ``NOT_SCHEDULED``.
+        Reasons for calls left out of every round (the last one given for a call stands);
+        other left-out calls get the pre-check reason or ``NOT_SCHEDULED``. A reason for a
+        call that is in a round is a caller bug and is refused, not dropped.
     stats
         Search statistics to attach.
 
@@ -97,8 +131,8 @@ def evaluate_rounds(
     Raises
     ------
     InvalidRoundsError
-        If the number of rounds differs from the number of carers, or a visit is unknown
-        or appears twice.
+        If the number of rounds differs from the number of carers, a visit is unknown
+        or appears twice, or ``unserved`` names an unknown visit or one that is in a round.
     """
     n, m = problem.num_visits, problem.num_carers
     if len(rounds) != m:
@@ -111,6 +145,7 @@ def evaluate_rounds(
             if seen[i]:
                 raise InvalidRoundsError(f"Carer {k}: visit {i} appears in more than one place.")
             seen[i] = True
+    left_out = _left_out(problem, rounds, unserved)
 
     obj, policy = problem.objective, problem.policy
     routes, costs = [], []
@@ -173,15 +208,6 @@ def evaluate_rounds(
         carer_changes=sum(c.carer_changes for c in costs),
         load_units=sum(c.load_units for c in costs),
     )
-
-    given = {u.visit: u for u in unserved}
-    missing = np.flatnonzero(~seen)
-    left_out: list[Unserved] = []
-    if missing.size:
-        reasons = precheck(problem)[0] if len(given) < missing.size else []
-        for j in missing.tolist():
-            u = given.get(j) or reasons[j] or Unserved(j, UnservedReason.NOT_SCHEDULED)
-            left_out.append(u)
 
     routes_t = tuple(routes)
     sol_carer = np.full(n, -1, dtype=np.int64)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver import Carer, InvalidRoundsError, Problem, Visit, evaluate_rounds, today_rounds
+from solver import (
+    Carer,
+    InvalidRoundsError,
+    Problem,
+    Unserved,
+    UnservedReason,
+    Visit,
+    evaluate_rounds,
+    today_rounds,
+)
 
 H = 3600
 STREET = np.abs(np.arange(5)[:, None] - np.arange(5)[None, :]) * 600
@@ -61,3 +70,50 @@ def test_rounds_must_match_carers_and_not_repeat() -> None:
 def test_today_rounds_orders_by_window() -> None:
     """Today's rounds come from the visits' carer fields, in window order."""
     assert today_rounds(two_calls_one_carer()) == ((0, 1),)
+
+
+def three_calls_one_carer() -> Problem:
+    """Calls at houses 1, 2 and 3, morning windows, one carer from house 0; the third needs a hoist."""
+    visits = (
+        Visit(1, 8 * H, 11 * H, 1800),
+        Visit(2, 8 * H, 11 * H, 1800),
+        Visit(3, 8 * H, 11 * H, 1800, skills=frozenset({"hoist"})),
+    )
+    return Problem(visits=visits, carers=(Carer(0, 0, 0, 7 * H, 14 * H),), travel_s=STREET)
+
+
+def test_reason_for_a_routed_call_is_refused() -> None:
+    """A reason given for a call in a round raises, naming the visit and its carer."""
+    problem = two_calls_one_carer()
+    given = [Unserved(0, UnservedReason.NOT_SCHEDULED)]
+    with pytest.raises(InvalidRoundsError, match="visit 0, which is in carer 0's round"):
+        evaluate_rounds(problem, [[0]], unserved=given)
+    with pytest.raises(InvalidRoundsError, match="visit 1, which is in carer 0's round"):
+        evaluate_rounds(problem, [[0, 1]], unserved=[Unserved(1, UnservedReason.NOT_SCHEDULED)])
+
+
+def test_reason_for_an_unknown_call_is_refused() -> None:
+    """A reason given for a visit the problem does not have raises InvalidRoundsError."""
+    with pytest.raises(InvalidRoundsError, match="visit 5, which does not exist"):
+        evaluate_rounds(
+            two_calls_one_carer(), [[0]], unserved=[Unserved(5, UnservedReason.NOT_SCHEDULED)]
+        )
+
+
+def test_every_left_out_call_gets_one_reason_however_many_are_given() -> None:
+    """Given reasons stand; other left-out calls get the pre-check reason or NOT_SCHEDULED."""
+    problem = three_calls_one_carer()
+    given = Unserved(0, UnservedReason.PROVIDER_CHANGE_CAP, "cap")
+    sol = evaluate_rounds(problem, [[]], unserved=[given, given])
+    assert sol.unserved == (
+        given,
+        Unserved(1, UnservedReason.NOT_SCHEDULED),
+        sol.unserved[2],
+    )
+    assert sol.unserved[2].reason == UnservedReason.NO_ELIGIBLE_CARER
+    sol = evaluate_rounds(problem, [[1]], unserved=[given])
+    assert [u.visit for u in sol.unserved] == [0, 2]
+    assert sol.unserved[1].reason == UnservedReason.NO_ELIGIBLE_CARER
+    routed = {i for r in sol.routes for i in r.visits}
+    assert routed.isdisjoint(u.visit for u in sol.unserved)
+    assert routed | {u.visit for u in sol.unserved} == {0, 1, 2}

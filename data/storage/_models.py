@@ -7,9 +7,10 @@ are stored as their ``;``-joined text. References between record kinds are check
 ingestion (against the file and the database) rather than by foreign keys, which would cost
 a trigger call per row on bulk loads; relationships are view-only and ``lazy="raise"``.
 
-On PostgreSQL the migration adds a PostGIS ``geom geometry(Point, 4326)`` column, generated
-in SQL from lat/lon, to providers, carers, service users and ECM visits (``POSTGIS_POINTS``).
-It is not mapped here: SQLite has no such column, and geometry queries live in repositories.
+On PostgreSQL the migrations add a PostGIS ``geom geometry(Point, 4326)`` column, generated
+in SQL from lat/lon, to providers, carers and service users (``POSTGIS_POINTS``; ECM visits
+had one until migration 0004, unread and a cost on every bulk load of check-ins). It is not
+mapped here: SQLite has no such column, and geometry queries live in repositories.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ POSTGIS_POINTS: dict[str, tuple[str, str]] = {
     "providers": ("base_lat", "base_lon"),
     "carers": ("start_lat", "start_lon"),
     "service_users": ("lat", "lon"),
-    "ecm_visits": ("check_in_lat", "check_in_lon"),
 }
 
 IMPORT_STATUSES = ("importing", "imported", "failed")

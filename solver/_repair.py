@@ -356,7 +356,12 @@ def repair(
         ):
             break
         started = time.perf_counter()
-        current = evaluate_rounds(problem, rounds, start_s=start_s, depart_s=depart_s)
+        # Every call still out already has its reason; naming them spares a pre-check.
+        placed = {i for r in rounds for i in r}
+        left_out = [u for u in solution.unserved if u.visit not in placed]
+        current = evaluate_rounds(
+            problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
+        )
         fixed_s += time.perf_counter() - started
         # Keep the stored starts in step with the re-timed rounds.
         start_s = {i: s for r in current.routes for i, s in zip(r.visits, r.start_s, strict=True)}

@@ -36,13 +36,19 @@ _ORTOOLS_WEIGHT = 2.0
 _FIRST_OVERHEAD_S = 0.5
 _MIN_PART_S = 0.1
 # Share of a decomposed day's search time given to re-solving regions across part
-# boundaries from the stitched rounds (PyVRP warm-started), in ``_IMPROVE_PASSES`` passes
-# with cuts in different places. County benchmark at 120 s, quiet machine (23 Nov):
+# boundaries from the stitched rounds (PyVRP warm-started), in passes with cuts in
+# different places. County benchmark at 120 s, quiet machine (23 Nov):
 # 0.6 in three passes 5,925 served / 464.8 h travel; 0.7 in six 5,919 / 455.8 h. Under
 # load 2.7: parts only 5,896 / 502 h; 0.3 in one pass 5,901 / 490 h. With OR-Tools
 # regions (cold parts, session 2) it gave nothing.
 _IMPROVE_SHARE = 0.7
-_IMPROVE_PASSES = 6
+# Lane time per region in a pass, so a longer budget buys more passes (new cuts) rather
+# than longer searches in the same regions. On 56 county regions, PyVRP warm-started cut
+# their travel 2.0 % in 0.2 s each and 3.6 % in 3 s (about 0.1 s of each is the first
+# exhaustive local search), while each new pass cut the day's travel 1-4 %. County day
+# at 120 s (one run each, noise about ±5 h): six passes 459.3 h; twelve 443.5-452.4 h;
+# 0.15 s per region 448.2 h; 0.25 s 437.0-447.7 h.
+_REGION_S = 0.25
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25
 
@@ -351,13 +357,15 @@ def _improve(
     lanes: int,
     deadline: float,
     seed: int,
-) -> int:
+) -> int | None:
     """Re-solve regions cut across the first parts' boundaries, from the stitched rounds.
 
     Each region (carers whose rounds lie near each other, see ``regroup``) starts from its
     current rounds, which place every call it holds, so the part's search starts warm; its
-    answer replaces the region's rounds (in place) only when it costs less. Returns how
-    many regions improved.
+    answer replaces the region's rounds (in place) only when it costs less. The pass gives
+    each region about ``_REGION_S`` of search and ends by ``deadline``. Returns how many
+    regions improved, or None when the day makes fewer than two regions (nothing to gain
+    over the parts).
     """
     placed = np.zeros(problem.num_visits, dtype=bool)
     for r in rounds:
@@ -372,7 +380,7 @@ def _improve(
         feasible=feasible,
     )
     if len(regions) < 2 or time.perf_counter() >= deadline:
-        return 0
+        return None
     jobs: list[_Job] = []
     subs = []
     for region in regions:
@@ -385,15 +393,15 @@ def _improve(
         )
         subs.append((sub, init, schedule))
     weight = np.array([r.visits.size + r.carers.size for r in regions], dtype=np.float64)
+    rounds_of_lanes = -(-len(regions) // lanes)
+    deadline = min(deadline, time.perf_counter() + rounds_of_lanes * _REGION_S)
     results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline)
     better = 0
     for region, (sub, init, schedule), result in zip(regions, subs, results, strict=True):
         if result.status == "failed":
             continue
-        old = evaluate_rounds(sub, init, start_s=schedule).cost
-        new = evaluate_rounds(
-            sub, result.rounds, start_s=result.start_s, depart_s=result.depart_s
-        ).cost
+        old = _region_cost(sub, init, start_s=schedule)
+        new = _region_cost(sub, result.rounds, start_s=result.start_s, depart_s=result.depart_s)
         if new >= old:
             continue
         better += 1
@@ -403,6 +411,48 @@ def _improve(
         for i, t in result.start_s.items():
             start_s[int(region.visits[i])] = t
     return better
+
+
+def _region_cost(
+    problem: Problem,
+    rounds: Sequence[Sequence[int]],
+    *,
+    start_s: dict[int, int],
+    depart_s: Sequence[int] | None = None,
+) -> int:
+    """Objective of a region's rounds; its calls in no round count as not scheduled.
+
+    Only the count of left-out calls enters the cost, so naming them saves
+    ``evaluate_rounds`` a pre-check of the region per costing."""
+    left_out = _not_scheduled(problem, rounds, ())
+    return evaluate_rounds(
+        problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
+    ).cost
+
+
+def _not_scheduled(
+    problem: Problem, rounds: Sequence[Sequence[int]], unserved: Sequence[Unserved]
+) -> list[Unserved]:
+    """``NOT_SCHEDULED`` for each call in no round and not in ``unserved``.
+
+    For callers that already hold the pre-check's reasons, so ``evaluate_rounds`` need not
+    run it again (a second or more on a county day)."""
+    out = np.ones(problem.num_visits, dtype=bool)
+    for r in rounds:
+        out[list(r)] = False
+    out[[u.visit for u in unserved]] = False
+    return [Unserved(int(i), UnservedReason.NOT_SCHEDULED) for i in np.flatnonzero(out)]
+
+
+def _travel_h(problem: Problem, rounds: Sequence[Sequence[int]]) -> float:
+    """Hours driven on ``rounds`` (home to home), for the progress log."""
+    total = 0
+    for carer, r in zip(problem.carers, rounds, strict=True):
+        if r:
+            stops = [carer.start_location, *(problem.visits[i].location for i in r)]
+            stops.append(carer.end_location)
+            total += int(problem.travel_s[carer.travel_mode][stops[:-1], stops[1:]].sum())
+    return total / 3600
 
 
 def _drop_orphans(problem: Problem, rounds: list[tuple[int, ...]]) -> list[Unserved]:
@@ -612,18 +662,34 @@ def reallocate(
         logger.debug("first pass stitched at %.1f s", time.perf_counter() - t0)
         # Place what the parts left out first, so the regions start from fuller rounds.
         begun = time.perf_counter()
-        stitched = evaluate_rounds(problem, rounds, start_s=start_s, depart_s=depart_s)
+        known = [r for r in reasons if r is not None] + orphans
+        stitched = evaluate_rounds(
+            problem,
+            rounds,
+            start_s=start_s,
+            depart_s=depart_s,
+            unserved=known + _not_scheduled(problem, rounds, known),
+        )
         new_rounds, start_s, depart_s = repair(
             problem, stitched, feasible, deadline=begun + reserve
         )
         rounds = [tuple(r) for r in new_rounds]
         early = sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes)
         statuses.append(f"early-repair+{early}")
-        logger.debug("first repair: %d calls placed, at %.1f s", early, time.perf_counter() - t0)
-        begun, end = time.perf_counter(), deadline - reserve
-        improved = 0
-        for n in range(_IMPROVE_PASSES):
-            improved += _improve(
+        logger.debug(
+            "first repair: %d calls placed, %.1f h travel, at %.1f s",
+            early,
+            _travel_h(problem, rounds),
+            time.perf_counter() - t0,
+        )
+        end = deadline - reserve
+        improved = n = 0
+        pass_s = 0.0
+        # A pass cut short below half its length gives its regions too little search
+        # to pay for regrouping; the time goes to the last repair instead.
+        while end - time.perf_counter() > max(_REGION_S, 0.5 * pass_s):
+            begun = time.perf_counter()
+            better = _improve(
                 problem,
                 rounds,
                 start_s,
@@ -631,19 +697,28 @@ def reallocate(
                 feasible,
                 params,
                 lanes=lanes,
-                deadline=begun + (end - begun) * (n + 1) / _IMPROVE_PASSES,
+                deadline=end,
                 seed=params.seed + 1 + n,
             )
+            if better is None:
+                break
+            improved += better
+            pass_s = time.perf_counter() - begun
             logger.debug(
-                "improvement pass %d: %d regions better so far, at %.1f s",
+                "improvement pass %d: %d regions better so far, %d placed, %.1f h travel, "
+                "at %.1f s",
                 n,
                 improved,
+                sum(map(len, rounds)),
+                _travel_h(problem, rounds),
                 time.perf_counter() - t0,
             )
+            n += 1
         statuses.append(f"improved{improved}")
     unserved: list[Unserved] = [r for r in reasons if r is not None]
     orphans += _drop_orphans(problem, rounds)
     unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]
+    unserved += _not_scheduled(problem, rounds, unserved)
     stats = SolveStats(
         wall_s=time.perf_counter() - t0,
         parts=len(parts),
@@ -658,7 +733,7 @@ def reallocate(
     logger.debug(
         "stitched at %.1f s: %d unserved", time.perf_counter() - t0, len(solution.unserved)
     )
-    prechecked = {u.visit for u in unserved if u.reason != UnservedReason.PARTNER_UNSERVED}
+    prechecked = {r.visit for r in reasons if r is not None}
     if cap is None and any(u.visit not in prechecked for u in solution.unserved):
         # Parts only see their own carers; a cheap cross-part pass picks up the rest.
         before = len(solution.unserved)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from solver import (
@@ -15,9 +14,9 @@ from solver import (
     evaluate_rounds,
     today_rounds,
 )
+from tests.solver.conftest import H, street_matrix
 
-H = 3600
-STREET = np.abs(np.arange(5)[:, None] - np.arange(5)[None, :]) * 600
+STREET = street_matrix(5, step_s=600)
 
 
 def two_calls_one_carer() -> Problem:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from solver import Carer, Objective, Policy, Problem, Visit
+from tests.solver.conftest import H, street_matrix
 
-H = 3600
-STREET = np.abs(np.arange(4)[:, None] - np.arange(4)[None, :]) * 300
+STREET = street_matrix(4)
 
 
 def test_visit_rejects_negative_duration() -> None:

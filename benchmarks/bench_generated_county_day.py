@@ -41,7 +41,8 @@ def line(label: str, sol: solver.Solution, wall_s: float, cpu: float = 0.0) -> N
         f"miles {t.distance_m / 1609.344:7.0f}  waiting {t.waiting_s / 3600:7.1f} h  "
         f"late {t.lateness_s / 3600:6.1f} h (max {t.max_lateness_s / 60:5.0f} min)  "
         f"provider changes {sol.provider_changes}  sync violations {sol.sync_violations}  "
-        f"engine {sol.stats.engine}/{sol.stats.status} parts {sol.stats.parts}",
+        f"objective {sol.cost}  engine {sol.stats.engine}/{sol.stats.status} "
+        f"parts {sol.stats.parts}",
         flush=True,
     )
 

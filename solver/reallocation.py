@@ -621,7 +621,9 @@ def reallocate(
     )
     # Regions go to PyVRP warm-started, or with soft windows (which PyVRP cannot cost) to
     # OR-Tools warm-started. Product county day (soft windows, 120 s): with the passes
-    # 0 unserved, 31.6 h late, 278.8 h travel; without, 20 unserved, 76.2 h late, 243.4 h.
+    # 0 unserved, 14.2 h late, 275.8 h travel; without, 20 unserved, 76.2 h late, 243.4 h.
+    # PyVRP on a hard-window view of the regions drove 236.3 h but ran 30.3 h late, 14 %
+    # worse by the objective (benchmarks/experiments/soft-window-pyvrp.patch).
     improve = len(parts) > 1 and cap is None and params.engine == "pyvrp"
     first_deadline = deadline - reserve
     if improve:

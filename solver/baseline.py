@@ -28,6 +28,12 @@ def today_rounds(problem: Problem) -> tuple[tuple[int, ...], ...]:
     )
 
 
+def round_stops(problem: Problem, k: int, seq: Sequence[int]) -> list[int]:
+    """Locations carer ``k`` passes on a round: home, each call of ``seq``, home."""
+    carer = problem.carers[k]
+    return [carer.start_location, *(problem.visits[i].location for i in seq), carer.end_location]
+
+
 def _schedule(problem: Problem, k: int, seq: Sequence[int]) -> tuple[list[int], int]:
     """Start times for a sequence: as early as possible, then leave home as late as helps.
 
@@ -165,8 +171,7 @@ def evaluate_rounds(
                 start = max(arrive, v.window_start_s, int(start_s.get(i, arrive)))
                 starts.append(start)
                 t, here = start + v.duration_s, v.location
-        stops = [carer.start_location] + [problem.visits[i].location for i in seq]
-        stops.append(carer.end_location)
+        stops = round_stops(problem, k, seq)
         legs = travel[stops[:-1], stops[1:]] if seq else np.zeros(0, dtype=np.int64)
         travel_s = int(legs.sum())
         distance = 0 if dist is None or not seq else int(dist[stops[:-1], stops[1:]].sum())

@@ -16,7 +16,7 @@ from solver._lns import solve_lns
 from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
 from solver._repair import repair
-from solver.baseline import evaluate_rounds, today_rounds
+from solver.baseline import evaluate_rounds, round_stops, today_rounds
 from solver.errors import EngineError, InvalidRoundsError
 from solver.params import ReallocationParams
 from solver.problem import BoolArray, Policy, Problem
@@ -424,35 +424,40 @@ def _region_cost(
 
     Only the count of left-out calls enters the cost, so naming them saves
     ``evaluate_rounds`` a pre-check of the region per costing."""
-    left_out = _not_scheduled(problem, rounds, ())
+    left_out = _and_not_scheduled(problem, rounds, ())
     return evaluate_rounds(
         problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
     ).cost
 
 
-def _not_scheduled(
-    problem: Problem, rounds: Sequence[Sequence[int]], unserved: Sequence[Unserved]
+def _and_not_scheduled(
+    problem: Problem, rounds: Sequence[Sequence[int]], known: Sequence[Unserved]
 ) -> list[Unserved]:
-    """``NOT_SCHEDULED`` for each call in no round and not in ``unserved``.
+    """``known``, then ``NOT_SCHEDULED`` for each other call in no round.
 
     For callers that already hold the pre-check's reasons, so ``evaluate_rounds`` need not
     run it again (a second or more on a county day)."""
     out = np.ones(problem.num_visits, dtype=bool)
     for r in rounds:
         out[list(r)] = False
-    out[[u.visit for u in unserved]] = False
-    return [Unserved(int(i), UnservedReason.NOT_SCHEDULED) for i in np.flatnonzero(out)]
+    out[[u.visit for u in known]] = False
+    return [*known, *(Unserved(int(i), UnservedReason.NOT_SCHEDULED) for i in np.flatnonzero(out))]
 
 
-def _travel_h(problem: Problem, rounds: Sequence[Sequence[int]]) -> float:
-    """Hours driven on ``rounds`` (home to home), for the progress log."""
-    total = 0
-    for carer, r in zip(problem.carers, rounds, strict=True):
-        if r:
-            stops = [carer.start_location, *(problem.visits[i].location for i in r)]
-            stops.append(carer.end_location)
-            total += int(problem.travel_s[carer.travel_mode][stops[:-1], stops[1:]].sum())
-    return total / 3600
+def _log_progress(problem: Problem, rounds: Sequence[Sequence[int]], message: str) -> None:
+    """Debug log of ``message`` with the calls placed and hours driven (home to home).
+
+    Costs a pass over every round, so only when the debug log is on."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    travel_s = 0
+    for k, seq in enumerate(rounds):
+        if seq:
+            stops = round_stops(problem, k, seq)
+            travel = problem.travel_s[problem.carers[k].travel_mode]
+            travel_s += int(travel[stops[:-1], stops[1:]].sum())
+    placed = sum(map(len, rounds))
+    logger.debug("%s: %d calls placed, %.1f h travel", message, placed, travel_s / 3600)
 
 
 def _drop_orphans(problem: Problem, rounds: list[tuple[int, ...]]) -> list[Unserved]:
@@ -670,7 +675,7 @@ def reallocate(
             rounds,
             start_s=start_s,
             depart_s=depart_s,
-            unserved=known + _not_scheduled(problem, rounds, known),
+            unserved=_and_not_scheduled(problem, rounds, known),
         )
         new_rounds, start_s, depart_s = repair(
             problem, stitched, feasible, deadline=begun + reserve
@@ -678,11 +683,8 @@ def reallocate(
         rounds = [tuple(r) for r in new_rounds]
         early = sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes)
         statuses.append(f"early-repair+{early}")
-        logger.debug(
-            "first repair: %d calls placed, %.1f h travel, at %.1f s",
-            early,
-            _travel_h(problem, rounds),
-            time.perf_counter() - t0,
+        _log_progress(
+            problem, rounds, f"first repair (+{early}) at {time.perf_counter() - t0:.1f} s"
         )
         end = deadline - reserve
         improved = n = 0
@@ -706,21 +708,18 @@ def reallocate(
                 break
             improved += better
             pass_s = time.perf_counter() - begun
-            logger.debug(
-                "improvement pass %d: %d regions better so far, %d placed, %.1f h travel, "
-                "at %.1f s",
-                n,
-                improved,
-                sum(map(len, rounds)),
-                _travel_h(problem, rounds),
-                time.perf_counter() - t0,
+            _log_progress(
+                problem,
+                rounds,
+                f"improvement pass {n} ({improved} regions better so far) "
+                f"at {time.perf_counter() - t0:.1f} s",
             )
             n += 1
         statuses.append(f"improved{improved}")
     unserved: list[Unserved] = [r for r in reasons if r is not None]
     orphans += _drop_orphans(problem, rounds)
     unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]
-    unserved += _not_scheduled(problem, rounds, unserved)
+    unserved = _and_not_scheduled(problem, rounds, unserved)
     stats = SolveStats(
         wall_s=time.perf_counter() - t0,
         parts=len(parts),

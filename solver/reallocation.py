@@ -15,6 +15,7 @@ from solver._decompose import Part, decompose, regroup
 from solver._lns import solve_lns
 from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
+from solver._reassign import reassign_rounds
 from solver._repair import repair
 from solver.baseline import evaluate_rounds, round_stops, today_rounds
 from solver.errors import EngineError, InvalidRoundsError
@@ -413,6 +414,20 @@ def _improve(
     return better
 
 
+def _hand_over(
+    problem: Problem,
+    rounds: list[tuple[int, ...]],
+    start_s: dict[int, int],
+    depart_s: list[int],
+    feasible: BoolArray,
+) -> None:
+    """Give whole rounds to the carers who drive them cheapest (in place; see
+    ``reassign_rounds``): the one move that reaches across the whole county."""
+    found = reassign_rounds(problem, rounds, start_s, depart_s, feasible)
+    if found is not None:
+        rounds[:], depart_s[:] = found
+
+
 def _region_cost(
     problem: Problem,
     rounds: Sequence[Sequence[int]],
@@ -683,6 +698,7 @@ def reallocate(
         rounds = [tuple(r) for r in new_rounds]
         early = sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes)
         statuses.append(f"early-repair+{early}")
+        _hand_over(problem, rounds, start_s, depart_s, feasible)
         _log_progress(
             problem, rounds, f"first repair (+{early}) at {time.perf_counter() - t0:.1f} s"
         )
@@ -707,6 +723,7 @@ def reallocate(
             if better is None:
                 break
             improved += better
+            _hand_over(problem, rounds, start_s, depart_s, feasible)
             pass_s = time.perf_counter() - begun
             _log_progress(
                 problem,
@@ -720,6 +737,8 @@ def reallocate(
     orphans += _drop_orphans(problem, rounds)
     unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]
     unserved = _and_not_scheduled(problem, rounds, unserved)
+    if len(parts) > 1 and cap is None:
+        _hand_over(problem, rounds, start_s, depart_s, feasible)
     stats = SolveStats(
         wall_s=time.perf_counter() - t0,
         parts=len(parts),
@@ -741,11 +760,14 @@ def reallocate(
         new_rounds, new_starts, new_departs = repair(
             problem, solution, feasible, deadline=deadline - costed
         )
+        repaired = [tuple(r) for r in new_rounds]
+        if len(parts) > 1:
+            _hand_over(problem, repaired, new_starts, new_departs, feasible)
         # The repair may place a double-up one of whose halves was dropped as an orphan.
-        in_rounds = {i for r in new_rounds for i in r}
+        in_rounds = {i for r in repaired for i in r}
         solution = evaluate_rounds(
             problem,
-            new_rounds,
+            repaired,
             start_s=new_starts,
             depart_s=new_departs,
             unserved=[u for u in unserved if u.visit not in in_rounds],

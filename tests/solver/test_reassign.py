@@ -77,7 +77,10 @@ def test_a_carer_keeps_their_round_when_no_other_is_cheaper() -> None:
 
 def test_a_round_needing_a_skill_stays_with_a_skilled_carer() -> None:
     """The nearer carer has no hoist, so the hoist round stays where it is."""
-    carers = [Carer(0, 0, 0, 7 * H, 14 * H), Carer(0, 10, 10, 7 * H, 14 * H, skills={"hoist"})]
+    carers = [
+        Carer(0, 0, 0, 7 * H, 14 * H),
+        Carer(0, 10, 10, 7 * H, 14 * H, skills=frozenset({"hoist"})),
+    ]
     problem = _two_ends(carers)
     hoist = Visit(1, 8 * H, 10 * H, 1800, skills=frozenset({"hoist"}))
     problem = Problem(

@@ -682,9 +682,12 @@ def reallocate(
     orphans = _drop_orphans(problem, rounds)
     if improve:
         logger.debug("first pass stitched at %.1f s", time.perf_counter() - t0)
-        # Place what the parts left out first, so the regions start from fuller rounds.
+        # Rounds to the carers nearest them, then what the parts left out placed, so the
+        # regions start from fuller rounds (county day at 120 s: 390.4-396.4 h against
+        # 401.9-406.4 h with the hand-over only after the repair).
         begun = time.perf_counter()
         known = [r for r in reasons if r is not None] + orphans
+        _hand_over(problem, rounds, start_s, depart_s, feasible)
         stitched = evaluate_rounds(
             problem,
             rounds,

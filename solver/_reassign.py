@@ -55,6 +55,8 @@ def _cost_matrix(
     cost = np.full((len(carers), len(busy)), np.inf)
     drive_in = np.zeros((len(carers), len(busy)), dtype=np.int64)
     for j, k in enumerate(busy):
+        if any(int(i) not in start_s for i in rounds[k]):
+            continue  # no schedule to keep: the round stays where it is
         seq = np.array(rounds[k], dtype=np.int64)
         starts = np.array([start_s[int(i)] for i in seq], dtype=np.int64)
         ends = starts + duration[seq]

@@ -48,7 +48,9 @@ _IMPROVE_SHARE = 0.7
 # their travel 2.0 % in 0.2 s each and 3.6 % in 3 s (about 0.1 s of each is the first
 # exhaustive local search), while each new pass cut the day's travel 1-4 %. County day
 # at 120 s (one run each, noise about ±5 h): six passes 459.3 h; twelve 443.5-452.4 h;
-# 0.15 s per region 448.2 h; 0.25 s 437.0-447.7 h.
+# 0.15 s per region 448.2 h; 0.25 s 437.0-447.7 h. With the hand-over (session 6): 0.25 s
+# 401.9-406.4 h; 0.15 s 401.8 h but 26 fewer served; 0.5 s 408.3 h; share 0.85 398.8 h
+# but 39 fewer served.
 _REGION_S = 0.25
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25

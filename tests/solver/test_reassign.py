@@ -162,3 +162,20 @@ def test_property_handing_over_never_costs_more(problem: Problem) -> None:
     )
     assert_feasible(problem, after)
     assert after.cost <= sol.cost
+
+
+def test_a_round_without_start_times_stays_where_it_is() -> None:
+    """A round whose calls have no start time is kept by its carer; the others still move."""
+    carers = [
+        Carer(0, 0, 0, 7 * H, 14 * H),
+        Carer(0, 10, 10, 7 * H, 14 * H),
+        Carer(0, 10, 10, 7 * H, 14 * H),
+    ]
+    problem = _two_ends(carers)
+    _, feasible = precheck(problem)
+    start_s = {2: 8 * H, 3: 8 * H + 2100}  # calls 0 and 1 unscheduled
+    found = reassign_rounds(problem, [(2, 3), (0, 1), ()], start_s, [0, 25200, 0], feasible)
+    assert found is not None
+    rounds, departs = found
+    assert rounds[1] == (0, 1) and departs[1] == 25200
+    assert rounds[2] == (2, 3) and rounds[0] == ()

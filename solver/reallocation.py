@@ -643,9 +643,10 @@ def reallocate(
     )
     # Regions go to PyVRP warm-started, or with soft windows (which PyVRP cannot cost) to
     # OR-Tools warm-started. Product county day (soft windows, 120 s): with the passes
-    # 0 unserved, 14.2 h late, 275.8 h travel; without, 20 unserved, 76.2 h late, 243.4 h.
-    # PyVRP on a hard-window view of the regions drove 236.3 h but ran 30.3 h late, 14 %
-    # worse by the objective (benchmarks/experiments/soft-window-pyvrp.patch).
+    # and the hand-over 0 unserved, 32.2 h late, 251.3 h travel (lateness varies by
+    # +-5 h or more between runs); without passes, 20 unserved, 76.2 h late, 243.4 h.
+    # PyVRP on a hard-window view of the regions drove 236.3 h and ran 30.3 h late
+    # (benchmarks/experiments/soft-window-pyvrp.patch; one run, to be re-measured).
     improve = len(parts) > 1 and cap is None and params.engine == "pyvrp"
     first_deadline = deadline - reserve
     if improve:

@@ -22,11 +22,13 @@ from solver.problem import BoolArray, Problem
 def _cost_matrix(
     problem: Problem,
     rounds: Sequence[Sequence[int]],
+    busy: Sequence[int],
     start_s: Mapping[int, int],
     feasible: BoolArray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cost of each carer (rows) taking each non-empty round (columns), and the carers'
-    drive to each round's first call (the same shape); cost is infinite where they cannot.
+    """Cost of each carer (rows) taking the round of each carer in ``busy`` (columns), and
+    the carers' drive to each round's first call (the same shape); cost is infinite where
+    they cannot.
 
     A carer can take a round when every call is feasible for them (``feasible``), the
     round's load fits, they reach the first call by its start from the start of their
@@ -51,7 +53,6 @@ def _cost_matrix(
     capacity = np.array(
         [no_cap if c.capacity_units is None else c.capacity_units for c in carers], dtype=np.int64
     )
-    busy = [k for k, seq in enumerate(rounds) if seq]
     cost = np.full((len(carers), len(busy)), np.inf)
     drive_in = np.zeros((len(carers), len(busy)), dtype=np.int64)
     for j, k in enumerate(busy):
@@ -111,7 +112,7 @@ def reassign_rounds(
     busy = [k for k, seq in enumerate(rounds) if seq]
     if not busy:
         return None
-    cost, drive_in = _cost_matrix(problem, rounds, start_s, feasible)
+    cost, drive_in = _cost_matrix(problem, rounds, busy, start_s, feasible)
     # Doubled, less one on each round's own carer: ties go to the carer who has it.
     own = (np.array(busy), np.arange(len(busy)))
     # A round its own carer fails these checks on (a schedule this move does not model)

@@ -743,7 +743,7 @@ def reallocate(
     orphans += _drop_orphans(problem, rounds)
     unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]
     unserved = _and_not_scheduled(problem, rounds, unserved)
-    if len(parts) > 1 and cap is None:
+    if len(parts) > 1 and cap is None and not improve:  # the passes ended with one
         _hand_over(problem, rounds, start_s, depart_s, feasible)
     stats = SolveStats(
         wall_s=time.perf_counter() - t0,

@@ -1,84 +1,268 @@
-"""Hand whole rounds to other carers: one assignment of rounds to carers at least cost.
+"""Hand whole rounds, or halves of rounds, to other carers: one assignment at least cost.
 
 On a county day most travel is the drive from a carer's home to the first call and back
 from the last (281 of 448 hours on the county benchmark at 120 s), and a region's search
-can only trade calls between carers whose rounds lie near each other. This move keeps
-every round's calls and start times and gives each round to the carer who drives there
-and back cheapest, over the whole day at once (a linear assignment, scipy's
-``linear_sum_assignment``). The same start times keep double-ups together, and two
-rounds never go to one carer, so the two halves stay on two carers.
+can only trade calls between carers whose rounds lie near each other. These moves keep
+every call's start time and give each round (``reassign_rounds``), or each morning or
+evening half of a round with a long idle gap (``reassign_halves``), to the carer who
+drives it cheapest, over the whole day at once (a linear assignment, scipy's
+``linear_sum_assignment``). The same start times keep double-ups together, and two pieces
+never go to one carer, so the two halves of a double-up stay on two carers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from solver.problem import BoolArray, Problem
+from solver.problem import BoolArray, IntArray, Problem
+
+HALF_ROUND_GAP_S = 1800
+"""A round splits into halves at its longest idle gap when that gap is at least this long."""
+
+_NO_PIECE = -1
 
 
-def _cost_matrix(
+@dataclass(frozen=True)
+class _Day:
+    """Per-call and per-carer arrays the cost of a hand-over needs."""
+
+    loc: IntArray
+    duration: IntArray
+    load: IntArray
+    today: IntArray
+    mode: IntArray
+    home: IntArray
+    end: IntArray
+    shift_start: IntArray
+    shift_end: IntArray
+    work_cap: IntArray
+    capacity: IntArray
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Day:
+        visits, carers = problem.visits, problem.carers
+        no_cap = np.iinfo(np.int64).max // 4
+
+        def ints(values: object) -> IntArray:
+            return np.array(values, dtype=np.int64)
+
+        return cls(
+            loc=ints([v.location for v in visits]),
+            duration=ints([v.duration_s for v in visits]),
+            load=ints([v.load_units for v in visits]),
+            today=ints([v.carer for v in visits]),
+            mode=ints([c.travel_mode for c in carers]),
+            home=ints([c.start_location for c in carers]),
+            end=ints([c.end_location for c in carers]),
+            shift_start=ints([c.shift_start_s for c in carers]),
+            shift_end=ints([c.shift_end_s for c in carers]),
+            work_cap=ints([c.work_cap_s for c in carers]),
+            capacity=ints(
+                [no_cap if c.capacity_units is None else c.capacity_units for c in carers]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """Calls in order with their first start, last end, load and place at either end;
+    an empty stretch has ``first == -1``."""
+
+    calls: tuple[int, ...]
+    first: int
+    last: int
+    begin_s: int
+    end_s: int
+    load: int
+
+    @classmethod
+    def of(cls, day: _Day, calls: Sequence[int], start_s: Mapping[int, int]) -> _Stretch:
+        if not calls:
+            return cls((), -1, -1, 0, 0, 0)
+        a, b = int(calls[0]), int(calls[-1])
+        return cls(
+            tuple(int(i) for i in calls),
+            int(day.loc[a]),
+            int(day.loc[b]),
+            int(start_s[a]),
+            int(start_s[b] + day.duration[b]),
+            int(day.load[list(calls)].sum()),
+        )
+
+
+def _piece_matrices(
     problem: Problem,
-    rounds: Sequence[Sequence[int]],
-    busy: Sequence[int],
+    day: _Day,
+    pieces: Sequence[_Stretch],
+    kept: Sequence[_Stretch],
     start_s: Mapping[int, int],
     feasible: BoolArray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cost of each carer (rows) taking the round of each carer in ``busy`` (columns), and
-    the carers' drive to each round's first call (the same shape); cost is infinite where
-    they cannot.
+    *,
+    before_kept: bool,
+) -> tuple[np.ndarray, np.ndarray, IntArray]:
+    """Cost of each carer (rows) taking each piece (columns) beside the stretch they keep;
+    the cost of each carer keeping their stretch alone; and each carer's drive from home
+    to the first call of the round they would then have (rows by columns).
 
-    A carer can take a round when every call is feasible for them (``feasible``), the
-    round's load fits, they reach the first call by its start from the start of their
-    shift, get home by the shift's end, stay inside their working-hours cap, and the
-    round's start times hold at their travel mode's speeds. The cost is the objective's:
-    travel (home legs and the legs between calls at their mode), plus the carer-change
-    penalty for each call whose carer today is someone else.
+    A carer can take a piece when every call is feasible for them (``feasible``), the load
+    fits, the piece's start times hold at their travel mode's speed, the piece ends in
+    time to reach the kept stretch (``before_kept``) or starts after it, they leave home
+    inside their shift and get back before it ends, and the whole round fits their
+    working-hours cap. The cost is the objective's: travel (home legs, the piece's legs,
+    the link to the kept stretch, the kept stretch's legs), the waiting in the gap between
+    piece and kept stretch, and the carer-change penalty for each of the piece's calls
+    whose carer today is someone else. Infinite where they cannot.
     """
-    visits, carers = problem.visits, problem.carers
-    objective, policy = problem.objective, problem.policy
-    loc = np.array([v.location for v in visits], dtype=np.int64)
-    duration = np.array([v.duration_s for v in visits], dtype=np.int64)
-    load = np.array([v.load_units for v in visits], dtype=np.int64)
-    today = np.array([v.carer for v in visits], dtype=np.int64)
-    mode = np.array([c.travel_mode for c in carers], dtype=np.int64)
-    home = np.array([c.start_location for c in carers], dtype=np.int64)
-    end = np.array([c.end_location for c in carers], dtype=np.int64)
-    shift_start = np.array([c.shift_start_s for c in carers], dtype=np.int64)
-    shift_end = np.array([c.shift_end_s for c in carers], dtype=np.int64)
-    work_cap = np.array([c.work_cap_s for c in carers], dtype=np.int64)
-    no_cap = np.iinfo(np.int64).max
-    capacity = np.array(
-        [no_cap if c.capacity_units is None else c.capacity_units for c in carers], dtype=np.int64
-    )
-    cost = np.full((len(carers), len(busy)), np.inf)
-    drive_in = np.zeros((len(carers), len(busy)), dtype=np.int64)
-    for j, k in enumerate(busy):
-        if any(int(i) not in start_s for i in rounds[k]):
-            continue  # no schedule to keep: the round stays where it is
-        seq = np.array(rounds[k], dtype=np.int64)
+    m, n = problem.num_carers, len(pieces)
+    objective = problem.objective
+    has_kept = np.array([s.first >= 0 for s in kept])
+    k_first = np.array([max(s.first, 0) for s in kept], dtype=np.int64)
+    k_last = np.array([max(s.last, 0) for s in kept], dtype=np.int64)
+    k_begin = np.array([s.begin_s for s in kept], dtype=np.int64)
+    k_end = np.array([s.end_s for s in kept], dtype=np.int64)
+    k_load = np.array([s.load for s in kept], dtype=np.int64)
+    p_first = np.array([s.first for s in pieces], dtype=np.int64)
+    p_last = np.array([s.last for s in pieces], dtype=np.int64)
+    p_begin = np.array([s.begin_s for s in pieces], dtype=np.int64)
+    p_end = np.array([s.end_s for s in pieces], dtype=np.int64)
+    p_load = np.array([s.load for s in pieces], dtype=np.int64)
+
+    allowed = np.zeros((m, n), dtype=bool)
+    changes = np.zeros((m, n), dtype=np.int64)
+    # Legs inside each piece at each travel mode, or -1 where its start times do not hold.
+    inner = np.full((len(problem.travel_s), n), -1, dtype=np.int64)
+    keeper = np.full(problem.num_visits, _NO_PIECE, dtype=np.int64)
+    for k, s in enumerate(kept):
+        keeper[list(s.calls)] = k
+    partner = problem.partner
+    for j, s in enumerate(pieces):
+        if any(int(i) not in start_s for i in s.calls):
+            continue  # no schedule to keep: the caller keeps it with its carer
+        seq = np.array(s.calls, dtype=np.int64)
+        allowed[:, j] = feasible[seq].all(axis=0)
+        # The other half of a double-up kept by a carer: they cannot also take this half.
+        halves = keeper[partner[seq][partner[seq] >= 0]]
+        allowed[halves[halves >= 0], j] = False
+        here = day.today[seq]
+        changes[:, j] = seq.size - np.bincount(here[here >= 0], minlength=m)
         starts = np.array([start_s[int(i)] for i in seq], dtype=np.int64)
-        ends = starts + duration[seq]
-        ok = feasible[seq].all(axis=0) & (load[seq].sum() <= capacity)
-        back_from = ends[-1]
-        changes = seq.size - np.bincount(today[seq][today[seq] >= 0], minlength=len(carers))
-        for m, travel in enumerate(problem.travel_s):
-            legs = travel[loc[seq[:-1]], loc[seq[1:]]]
-            if np.any(ends[:-1] + legs > starts[1:]):
-                continue
-            ks = np.flatnonzero(ok & (mode == m))
-            go = travel[home[ks], loc[seq[0]]]
-            back = travel[loc[seq[-1]], end[ks]]
-            fits = (shift_start[ks] + go <= starts[0]) & (back_from + back <= shift_end[ks])
-            fits &= back_from + back - (starts[0] - go) <= work_cap[ks]
-            ks, go, back = ks[fits], go[fits], back[fits]
-            cost[ks, j] = objective.travel_weight * (go + back + int(legs.sum())) + (
-                policy.carer_change_penalty * changes[ks]
-            )
-            drive_in[ks, j] = go
-    return cost, drive_in
+        ends = starts + day.duration[seq]
+        for mode, travel in enumerate(problem.travel_s):
+            legs = travel[day.loc[seq[:-1]], day.loc[seq[1:]]]
+            if not np.any(ends[:-1] + legs > starts[1:]):
+                inner[mode, j] = legs.sum()
+
+    cost = np.full((m, n), np.inf)
+    alone = np.zeros(m)
+    drive_in = np.zeros((m, n), dtype=np.int64)
+    for mode, travel in enumerate(problem.travel_s):
+        ks = np.flatnonzero(day.mode == mode)
+        if ks.size == 0:
+            continue
+        home, end = day.home[ks, None], day.end[ks, None]
+        kept_here = has_kept[ks, None]
+        first, last = k_first[ks, None], k_last[ks, None]
+        begin, finish = k_begin[ks, None], k_end[ks, None]
+        kept_legs = np.array(
+            [_legs(travel, day, kept[k].calls) for k in ks.tolist()], dtype=np.int64
+        )[:, None]
+        if before_kept:  # home, piece, kept stretch, home
+            go = travel[home, p_first[None, :]]
+            link = np.where(kept_here, travel[p_last[None, :], first], 0)
+            gap = np.where(kept_here, begin - p_end[None, :], 0)
+            back = np.where(kept_here, travel[last, end], travel[p_last[None, :], end])
+            leave = p_begin[None, :] - go
+            home_at = np.where(kept_here, finish, p_end[None, :]) + back
+        else:  # home, kept stretch, piece, home
+            go = np.where(kept_here, travel[home, first], travel[home, p_first[None, :]])
+            link = np.where(kept_here, travel[last, p_first[None, :]], 0)
+            gap = np.where(kept_here, p_begin[None, :] - finish, 0)
+            back = travel[p_last[None, :], end]
+            leave = np.where(kept_here, begin, p_begin[None, :]) - go
+            home_at = p_end[None, :] + back
+        fits = allowed[ks] & (inner[mode][None, :] >= 0) & (link <= gap)
+        fits &= leave >= day.shift_start[ks, None]
+        fits &= home_at <= day.shift_end[ks, None]
+        fits &= home_at - leave <= day.work_cap[ks, None]
+        fits &= p_load[None, :] + k_load[ks, None] <= day.capacity[ks, None]
+        travel_s = go + link + back + inner[mode][None, :] + kept_legs
+        priced = (
+            objective.travel_weight * travel_s
+            + objective.waiting_weight * (gap - link)
+            + problem.policy.carer_change_penalty * changes[ks]
+        )
+        cost[ks] = np.where(fits, priced, np.inf)
+        drive_in[ks] = go
+        solo = travel[day.home[ks], k_first[ks]] + travel[k_last[ks], day.end[ks]]
+        alone[ks] = np.where(has_kept[ks], objective.travel_weight * (solo + kept_legs[:, 0]), 0)
+    return cost, alone, drive_in
+
+
+def _legs(travel: np.ndarray, day: _Day, calls: Sequence[int]) -> int:
+    """Travel between consecutive calls of ``calls``."""
+    if len(calls) < 2:
+        return 0
+    seq = np.array(calls, dtype=np.int64)
+    return int(travel[day.loc[seq[:-1]], day.loc[seq[1:]]].sum())
+
+
+def _hand_pieces(
+    problem: Problem,
+    day: _Day,
+    pieces: Sequence[_Stretch],
+    owner: Sequence[int],
+    kept: Sequence[_Stretch],
+    start_s: Mapping[int, int],
+    depart_s: Sequence[int],
+    feasible: BoolArray,
+    *,
+    before_kept: bool,
+    stuck: set[int],
+) -> tuple[list[tuple[int, ...]], list[int]] | None:
+    """Each piece given to one carer at least total cost, each carer keeping their kept
+    stretch; the new rounds and departures, or None when no piece changes hands.
+
+    A piece in ``stuck``, or one whose own carer fails the checks (a schedule this move
+    does not model), stays with its carer, as does that carer's departure.
+    """
+    n = len(pieces)
+    cost, alone, drive_in = _piece_matrices(
+        problem, day, pieces, kept, start_s, feasible, before_kept=before_kept
+    )
+    own = (np.array(owner, dtype=np.int64), np.arange(n))
+    stuck = stuck | set(np.flatnonzero(np.isinf(cost[own])).tolist())
+    for j in stuck:
+        cost[:, j] = np.inf
+        cost[owner[j], j] = alone[owner[j]]
+    # Pieces (rows) to carers (columns), priced beyond what each carer's kept stretch costs
+    # alone; doubled, less one on each piece's own carer, so ties keep today's hands.
+    extra = 2 * (cost - alone[:, None])
+    extra[own] -= 1
+    piece_of, carer_of = linear_sum_assignment(np.where(np.isinf(extra), 1e18, extra).T)
+    if np.any(np.isinf(cost[carer_of, piece_of])):
+        return None  # no assignment without an impossible hand-over: keep the day as it is
+    if all(carer_of[j] == owner[j] for j in piece_of.tolist()):
+        return None
+    rounds = [s.calls for s in kept]
+    depart = [c.shift_start_s for c in problem.carers]
+    travel = problem.travel_s
+    for k, s in enumerate(kept):
+        if s.calls:
+            depart[k] = s.begin_s - int(travel[day.mode[k]][day.home[k], s.first])
+    for j, k in zip(piece_of.tolist(), carer_of.tolist(), strict=True):
+        calls = pieces[j].calls
+        rounds[k] = calls + rounds[k] if before_kept else rounds[k] + calls
+        depart[k] = int(depart_s[k]) if j in stuck else start_s[rounds[k][0]] - int(drive_in[k, j])
+    return rounds, depart
+
+
+def _schedulable(rounds: Sequence[Sequence[int]], start_s: Mapping[int, int]) -> list[bool]:
+    """Whether every call of each round has a start time (else the round stays put)."""
+    return [all(int(i) in start_s for i in seq) for seq in rounds]
 
 
 def reassign_rounds(
@@ -109,30 +293,92 @@ def reassign_rounds(
     for their first call; an idle carer at the start of their shift), or ``None`` when no
     round changes hands. A carer keeps their own round where another costs the same.
     """
+    day = _Day.of(problem)
     busy = [k for k, seq in enumerate(rounds) if seq]
     if not busy:
         return None
-    cost, drive_in = _cost_matrix(problem, rounds, busy, start_s, feasible)
-    # Doubled, less one on each round's own carer: ties go to the carer who has it.
-    own = (np.array(busy), np.arange(len(busy)))
-    # A round its own carer fails these checks on (a schedule this move does not model)
-    # stays where it is, as it is.
-    stuck = set(np.flatnonzero(np.isinf(cost[own])).tolist())
-    for j in stuck:
-        cost[:, j] = np.inf
-        cost[busy[j], j] = 0
-    cost *= 2
-    cost[own] -= 1
-    idle = np.zeros((problem.num_carers, problem.num_carers - len(busy)))
-    carer_of, column = linear_sum_assignment(np.hstack([cost, idle]))
-    new: list[tuple[int, ...]] = [() for _ in problem.carers]
-    depart = [c.shift_start_s for c in problem.carers]
-    moved = False
-    for k, j in zip(carer_of.tolist(), column.tolist(), strict=True):
-        if j >= len(busy):
+    ok = _schedulable(rounds, start_s)
+    pieces = [
+        _Stretch.of(day, rounds[k], start_s) if ok[k] else _Stretch(tuple(rounds[k]), 0, 0, 0, 0, 0)
+        for k in busy
+    ]
+    stuck = {j for j, k in enumerate(busy) if not ok[k]}
+    nothing = [_Stretch.of(day, (), start_s)] * problem.num_carers
+    return _hand_pieces(
+        problem,
+        day,
+        pieces,
+        busy,
+        nothing,
+        start_s,
+        depart_s,
+        feasible,
+        before_kept=True,
+        stuck=stuck,
+    )
+
+
+def reassign_halves(
+    problem: Problem,
+    rounds: Sequence[Sequence[int]],
+    start_s: Mapping[int, int],
+    depart_s: Sequence[int],
+    feasible: BoolArray,
+    *,
+    morning: bool,
+    min_gap_s: int = HALF_ROUND_GAP_S,
+) -> tuple[list[tuple[int, ...]], list[int]] | None:
+    """First (``morning``) or second halves of rounds handed to the carers who drive them
+    cheapest, each carer keeping their other half.
+
+    A round splits at its longest idle gap between calls when that gap is at least
+    ``min_gap_s``; a round without one moves whole. Arguments and result as for
+    ``reassign_rounds``: start times are kept, and a carer keeps their own half where
+    another costs the same.
+    """
+    day = _Day.of(problem)
+    ok = _schedulable(rounds, start_s)
+    pieces: list[_Stretch] = []
+    owner: list[int] = []
+    stuck: set[int] = set()
+    kept = [_Stretch.of(day, (), start_s)] * problem.num_carers
+    for k, seq in enumerate(rounds):
+        if not seq:
             continue
-        new[k] = tuple(rounds[busy[j]])
-        moved |= k != busy[j]
-        kept = j in stuck
-        depart[k] = int(depart_s[k]) if kept else start_s[new[k][0]] - int(drive_in[k, j])
-    return (new, depart) if moved else None
+        owner.append(k)
+        if not ok[k]:
+            stuck.add(len(pieces))
+            pieces.append(_Stretch(tuple(seq), 0, 0, 0, 0, 0))
+            continue
+        cut = _split(day, seq, start_s, min_gap_s)
+        piece, rest = (seq[:cut], seq[cut:]) if morning else (seq[cut:], seq[:cut])
+        if not piece:  # no gap long enough: the whole round moves
+            piece, rest = rest, ()
+        pieces.append(_Stretch.of(day, piece, start_s))
+        kept[k] = _Stretch.of(day, rest, start_s)
+    if not pieces:
+        return None
+    return _hand_pieces(
+        problem,
+        day,
+        pieces,
+        owner,
+        kept,
+        start_s,
+        depart_s,
+        feasible,
+        before_kept=morning,
+        stuck=stuck,
+    )
+
+
+def _split(day: _Day, seq: Sequence[int], start_s: Mapping[int, int], min_gap_s: int) -> int:
+    """Index of the first call after the round's longest idle gap, or ``len(seq)`` when no
+    gap is at least ``min_gap_s``."""
+    if len(seq) < 2:
+        return len(seq)
+    calls = np.array(seq, dtype=np.int64)
+    starts = np.array([start_s[int(i)] for i in seq], dtype=np.int64)
+    gaps = starts[1:] - (starts[:-1] + day.duration[calls[:-1]])
+    g = int(np.argmax(gaps))
+    return g + 1 if gaps[g] >= min_gap_s else len(seq)

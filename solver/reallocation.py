@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from solver._decompose import Part, decompose, regroup
 from solver._lns import solve_lns
 from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
-from solver._reassign import reassign_rounds
+from solver._reassign import reassign_halves, reassign_rounds
 from solver._repair import repair
 from solver.baseline import evaluate_rounds, round_stops, today_rounds
 from solver.errors import EngineError, InvalidRoundsError
@@ -423,11 +424,17 @@ def _hand_over(
     depart_s: list[int],
     feasible: BoolArray,
 ) -> None:
-    """Give whole rounds to the carers who drive them cheapest (in place; see
-    ``reassign_rounds``): the one move that reaches across the whole county."""
-    found = reassign_rounds(problem, rounds, start_s, depart_s, feasible)
-    if found is not None:
-        rounds[:], depart_s[:] = found
+    """Give whole rounds, then their morning and evening halves, to the carers who drive
+    them cheapest (in place; see ``reassign_rounds`` and ``reassign_halves``): the moves
+    that reach across the whole county."""
+    for move in (
+        reassign_rounds,
+        partial(reassign_halves, morning=True),
+        partial(reassign_halves, morning=False),
+    ):
+        found = move(problem, rounds, start_s, depart_s, feasible)
+        if found is not None:
+            rounds[:], depart_s[:] = found
 
 
 def _region_cost(

@@ -1,4 +1,5 @@
-"""Whole rounds handed to the carers who drive them cheapest (``reassign_rounds``)."""
+"""Whole rounds, or halves of rounds, handed to the carers who drive them cheapest
+(``reassign_rounds``, ``reassign_halves``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from solver import (
     reallocate,
 )
 from solver._precheck import precheck
-from solver._reassign import reassign_rounds
+from solver._reassign import reassign_halves, reassign_rounds
 from tests.solver.conftest import H, street_matrix
 from tests.solver.test_reallocation import assert_feasible, small_days
 
@@ -179,3 +180,112 @@ def test_a_round_without_start_times_stays_where_it_is() -> None:
     rounds, departs = found
     assert rounds[1] == (0, 1) and departs[1] == 25200
     assert rounds[2] == (2, 3) and rounds[0] == ()
+
+
+def _morning_and_evening(carers: Sequence[Carer]) -> Problem:
+    """Calls at houses 1 and 9 in the morning and again in the evening."""
+    visits = (
+        Visit(1, 8 * H, 10 * H, 1800),
+        Visit(9, 17 * H, 19 * H, 1800),
+        Visit(9, 8 * H, 10 * H, 1800),
+        Visit(1, 17 * H, 19 * H, 1800),
+    )
+    return Problem(visits=visits, carers=tuple(carers), travel_s=street_matrix(11))
+
+
+def _halves(
+    problem: Problem,
+    rounds: list[tuple[int, ...]],
+    *,
+    morning: bool,
+    start_s: dict[int, int] | None = None,
+) -> Solution:
+    """The day after ``reassign_halves``, costed with the start times it had."""
+    before = evaluate_rounds(problem, rounds, start_s=start_s)
+    start_s = {i: s for r in before.routes for i, s in zip(r.visits, r.start_s, strict=True)}
+    _, feasible = precheck(problem)
+    found = reassign_halves(
+        problem, rounds, start_s, [r.depart_s for r in before.routes], feasible, morning=morning
+    )
+    if found is None:
+        return before
+    new_rounds, new_departs = found
+    return evaluate_rounds(problem, new_rounds, start_s=start_s, depart_s=new_departs)
+
+
+def test_evening_halves_go_to_the_carer_who_lives_nearest() -> None:
+    """Each carer works near home in the morning and at the far end in the evening. Whole
+    rounds cost the same either way; swapping the evening halves keeps both near home."""
+    carers = [Carer(0, 0, 0, 7 * H, 20 * H), Carer(0, 10, 10, 7 * H, 20 * H)]
+    problem = _morning_and_evening(carers)
+    rounds = [(0, 1), (2, 3)]
+    before, whole = _hand_over(problem, rounds)
+    assert [r.visits for r in whole.routes] == rounds
+    assert [r.visits for r in _halves(problem, rounds, morning=True).routes] == rounds
+    after = _halves(problem, rounds, morning=False)
+    assert [r.visits for r in after.routes] == [(0, 3), (2, 1)]
+    assert after.total.travel_s < before.total.travel_s
+    assert after.cost < before.cost
+    assert_feasible(problem, after)
+
+
+def test_morning_halves_swap_the_same_way() -> None:
+    """The mirror day: the far calls are in the morning, so the morning halves swap."""
+    carers = [Carer(0, 0, 0, 7 * H, 20 * H), Carer(0, 10, 10, 7 * H, 20 * H)]
+    problem = _morning_and_evening(carers)
+    after = _halves(problem, [(2, 3), (0, 1)], morning=True)
+    assert [r.visits for r in after.routes] == [(0, 3), (2, 1)]
+    assert_feasible(problem, after)
+
+
+def test_a_carer_does_not_take_the_other_half_of_their_own_double_up() -> None:
+    """A double-up in sequence at house 5: carer 0's first half at 12:00, carer 1's second
+    at 12:35. Carer 1 lives there and would drive least taking the first half too, but one
+    carer cannot be both of a double-up's carers, so the first half stays on carer 0."""
+    pair = {"sync_group": 0, "sync_min_gap_s": 2100, "sync_max_gap_s": 2100}
+    visits = (
+        Visit(5, 12 * H, 14 * H, 1800, **pair),
+        Visit(5, 12 * H, 14 * H, 1800, **pair),
+        Visit(9, 8 * H, 9 * H, 1800),
+    )
+    carers = (Carer(0, 10, 10, 7 * H, 20 * H), Carer(0, 5, 5, 7 * H, 20 * H))
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(11))
+    start_s = {0: 12 * H, 1: 12 * H + 2100, 2: 8 * H}
+    rounds = [(0,), (2, 1)]
+    before = evaluate_rounds(problem, rounds, start_s=start_s)
+    assert before.sync_violations == 0
+    after = _halves(problem, rounds, morning=True, start_s=start_s)
+    carer_of = {i: r.carer for r in after.routes for i in r.visits}
+    assert carer_of[0] != carer_of[1]
+    assert after.cost <= before.cost
+    assert_feasible(problem, after)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_days())
+def test_property_handing_over_halves_never_costs_more(problem: Problem) -> None:
+    """Any small day: moving morning or evening halves keeps every call, stays feasible
+    (double-ups on two carers) and costs no more."""
+    sol = reallocate(problem, ReallocationParams(time_limit_s=0.2, workers=1, solution_limit=50))
+    start_s = {i: s for r in sol.routes for i, s in zip(r.visits, r.start_s, strict=True)}
+    _, feasible = precheck(problem)
+    for morning in (True, False):
+        found = reassign_halves(
+            problem,
+            [r.visits for r in sol.routes],
+            start_s,
+            [r.depart_s for r in sol.routes],
+            feasible,
+            morning=morning,
+        )
+        if found is None:
+            continue
+        new_rounds, new_departs = found
+        assert sorted(i for r in new_rounds for i in r) == sorted(
+            i for r in sol.routes for i in r.visits
+        )
+        after = evaluate_rounds(
+            problem, new_rounds, start_s=start_s, depart_s=new_departs, unserved=sol.unserved
+        )
+        assert_feasible(problem, after)
+        assert after.cost <= sol.cost

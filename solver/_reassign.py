@@ -23,7 +23,9 @@ from solver.problem import BoolArray, IntArray, Problem
 HALF_ROUND_GAP_S = 1800
 """A round splits into halves at its longest idle gap when that gap is at least this long."""
 
-_NO_PIECE = -1
+_KEPT_BY_NONE = -1
+_NEVER_SPLIT = np.iinfo(np.int64).max
+"""A gap no round has: every round moves whole."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _piece_matrices(
     changes = np.zeros((m, n), dtype=np.int64)
     # Legs inside each piece at each travel mode, or -1 where its start times do not hold.
     inner = np.full((len(problem.travel_s), n), -1, dtype=np.int64)
-    keeper = np.full(problem.num_visits, _NO_PIECE, dtype=np.int64)
+    keeper = np.full(problem.num_visits, _KEPT_BY_NONE, dtype=np.int64)
     for k, s in enumerate(kept):
         keeper[list(s.calls)] = k
     partner = problem.partner
@@ -293,28 +295,8 @@ def reassign_rounds(
     for their first call; an idle carer at the start of their shift), or ``None`` when no
     round changes hands. A carer keeps their own round where another costs the same.
     """
-    day = _Day.of(problem)
-    busy = [k for k, seq in enumerate(rounds) if seq]
-    if not busy:
-        return None
-    ok = _schedulable(rounds, start_s)
-    pieces = [
-        _Stretch.of(day, rounds[k], start_s) if ok[k] else _Stretch(tuple(rounds[k]), 0, 0, 0, 0, 0)
-        for k in busy
-    ]
-    stuck = {j for j, k in enumerate(busy) if not ok[k]}
-    nothing = [_Stretch.of(day, (), start_s)] * problem.num_carers
-    return _hand_pieces(
-        problem,
-        day,
-        pieces,
-        busy,
-        nothing,
-        start_s,
-        depart_s,
-        feasible,
-        before_kept=True,
-        stuck=stuck,
+    return reassign_halves(
+        problem, rounds, start_s, depart_s, feasible, morning=True, min_gap_s=_NEVER_SPLIT
     )
 
 

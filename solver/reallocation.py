@@ -405,7 +405,7 @@ def _improve(
         if result.status == "failed":
             continue
         old = _region_cost(sub, init, start_s=schedule)
-        new = _region_cost(sub, result.rounds, start_s=result.start_s, depart_s=result.depart_s)
+        new = _region_cost(sub, result.rounds, start_s=result.start_s)
         if new >= old:
             continue
         better += 1
@@ -438,17 +438,23 @@ def _hand_over(
 
 
 def _region_cost(
-    problem: Problem,
-    rounds: Sequence[Sequence[int]],
-    *,
-    start_s: dict[int, int],
-    depart_s: Sequence[int] | None = None,
+    problem: Problem, rounds: Sequence[Sequence[int]], *, start_s: dict[int, int]
 ) -> int:
-    """Objective of a region's rounds; its calls in no round count as not scheduled.
+    """Objective of a region's rounds, each carer leaving home just in time for their first
+    call (so the rounds before and after a search are costed alike); its calls in no round
+    count as not scheduled.
 
     Only the count of left-out calls enters the cost, so naming them saves
     ``evaluate_rounds`` a pre-check of the region per costing."""
     left_out = _and_not_scheduled(problem, rounds, ())
+    depart_s = []
+    for carer, seq in zip(problem.carers, rounds, strict=True):
+        if not seq:
+            depart_s.append(carer.shift_start_s)
+            continue
+        first = problem.visits[seq[0]]
+        drive_s = problem.travel_s[carer.travel_mode][carer.start_location, first.location]
+        depart_s.append(start_s[seq[0]] - int(drive_s))
     return evaluate_rounds(
         problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
     ).cost

@@ -480,3 +480,21 @@ def test_decomposition_loses_no_call_the_whole_day_places() -> None:
     assert not whole.unserved
     assert len(cut.unserved) <= len(whole.unserved)
     assert_feasible(problem, cut)
+
+
+def test_a_region_is_costed_with_carers_leaving_home_just_in_time() -> None:
+    """A region's rounds before and after its search are compared alike: whatever
+    departure an engine reported, each carer leaves home just as their first call needs,
+    so waiting at home before the round never counts against either side."""
+    from solver.reallocation import _region_cost
+
+    visits = (Visit(4, 9 * H, 10 * H, 1800), Visit(6, 9 * H, 11 * H, 1800))
+    problem = Problem(
+        visits=visits, carers=(Carer(0, 0, 0, 7 * H, 14 * H),), travel_s=street_matrix(8)
+    )
+    start_s = {0: 9 * H, 1: 9 * H + 1800 + 600}
+    at_shift_start = evaluate_rounds(problem, [(0, 1)], start_s=start_s, depart_s=[7 * H])
+    just_in_time = evaluate_rounds(problem, [(0, 1)], start_s=start_s, depart_s=[9 * H - 4 * 300])
+    assert just_in_time.total.waiting_s == 0
+    assert at_shift_start.cost > just_in_time.cost
+    assert _region_cost(problem, [(0, 1)], start_s=start_s) == just_in_time.cost

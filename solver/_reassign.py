@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from solver.baseline import just_in_time_departures
 from solver.problem import BoolArray, IntArray, Problem
 
 HALF_ROUND_GAP_S = 1800
@@ -105,10 +106,10 @@ def _piece_matrices(
     feasible: BoolArray,
     *,
     before_kept: bool,
-) -> tuple[np.ndarray, np.ndarray, IntArray]:
-    """Cost of each carer (rows) taking each piece (columns) beside the stretch they keep;
-    the cost of each carer keeping their stretch alone; and each carer's drive from home
-    to the first call of the round they would then have (rows by columns).
+    skip: set[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cost of each carer (rows) taking each piece (columns) beside the stretch they keep,
+    and the cost of each carer keeping their stretch alone.
 
     A carer can take a piece when every call is feasible for them (``feasible``), the load
     fits, the piece's start times hold at their travel mode's speed, the piece ends in
@@ -117,7 +118,8 @@ def _piece_matrices(
     working-hours cap. The cost is the objective's: travel (home legs, the piece's legs,
     the link to the kept stretch, the kept stretch's legs), the waiting in the gap between
     piece and kept stretch, and the carer-change penalty for each of the piece's calls
-    whose carer today is someone else. Infinite where they cannot.
+    whose carer today is someone else. Infinite where they cannot, and for the pieces in
+    ``skip``.
     """
     m, n = problem.num_carers, len(pieces)
     objective = problem.objective
@@ -142,8 +144,8 @@ def _piece_matrices(
         keeper[list(s.calls)] = k
     partner = problem.partner
     for j, s in enumerate(pieces):
-        if any(int(i) not in start_s for i in s.calls):
-            continue  # no schedule to keep: the caller keeps it with its carer
+        if j in skip:
+            continue  # kept with its carer by the caller (e.g. no start times)
         seq = np.array(s.calls, dtype=np.int64)
         allowed[:, j] = feasible[seq].all(axis=0)
         # The other half of a double-up kept by a carer: they cannot also take this half.
@@ -160,7 +162,6 @@ def _piece_matrices(
 
     cost = np.full((m, n), np.inf)
     alone = np.zeros(m)
-    drive_in = np.zeros((m, n), dtype=np.int64)
     for mode, travel in enumerate(problem.travel_s):
         ks = np.flatnonzero(day.mode == mode)
         if ks.size == 0:
@@ -198,10 +199,9 @@ def _piece_matrices(
             + problem.policy.carer_change_penalty * changes[ks]
         )
         cost[ks] = np.where(fits, priced, np.inf)
-        drive_in[ks] = go
         solo = travel[day.home[ks], k_first[ks]] + travel[k_last[ks], day.end[ks]]
         alone[ks] = np.where(has_kept[ks], objective.travel_weight * (solo + kept_legs[:, 0]), 0)
-    return cost, alone, drive_in
+    return cost, alone
 
 
 def _legs(travel: np.ndarray, day: _Day, calls: Sequence[int]) -> int:
@@ -232,8 +232,8 @@ def _hand_pieces(
     does not model), stays with its carer, as does that carer's departure.
     """
     n = len(pieces)
-    cost, alone, drive_in = _piece_matrices(
-        problem, day, pieces, kept, start_s, feasible, before_kept=before_kept
+    cost, alone = _piece_matrices(
+        problem, day, pieces, kept, start_s, feasible, before_kept=before_kept, skip=stuck
     )
     own = (np.array(owner, dtype=np.int64), np.arange(n))
     stuck = stuck | set(np.flatnonzero(np.isinf(cost[own])).tolist())
@@ -250,15 +250,14 @@ def _hand_pieces(
     if all(carer_of[j] == owner[j] for j in piece_of.tolist()):
         return None
     rounds = [s.calls for s in kept]
-    depart = [c.shift_start_s for c in problem.carers]
-    travel = problem.travel_s
-    for k, s in enumerate(kept):
-        if s.calls:
-            depart[k] = s.begin_s - int(travel[day.mode[k]][day.home[k], s.first])
     for j, k in zip(piece_of.tolist(), carer_of.tolist(), strict=True):
         calls = pieces[j].calls
         rounds[k] = calls + rounds[k] if before_kept else rounds[k] + calls
-        depart[k] = int(depart_s[k]) if j in stuck else start_s[rounds[k][0]] - int(drive_in[k, j])
+    held = {owner[j] for j in stuck}  # their rounds and departures stay as they were
+    timed = [() if k in held else seq for k, seq in enumerate(rounds)]
+    depart = just_in_time_departures(problem, timed, start_s)
+    for k in held:
+        depart[k] = int(depart_s[k])
     return rounds, depart
 
 

@@ -28,6 +28,22 @@ def today_rounds(problem: Problem) -> tuple[tuple[int, ...], ...]:
     )
 
 
+def just_in_time_departures(
+    problem: Problem, rounds: Sequence[Sequence[int]], start_s: Mapping[int, int]
+) -> list[int]:
+    """Each carer's departure that reaches their first call just as it starts (an idle
+    carer's: the start of their shift)."""
+    out = []
+    for carer, seq in zip(problem.carers, rounds, strict=True):
+        if not seq:
+            out.append(carer.shift_start_s)
+            continue
+        first = problem.visits[seq[0]]
+        drive_s = problem.travel_s[carer.travel_mode][carer.start_location, first.location]
+        out.append(int(start_s[seq[0]]) - int(drive_s))
+    return out
+
+
 def round_stops(problem: Problem, k: int, seq: Sequence[int]) -> list[int]:
     """Locations carer ``k`` passes on a round: home, each call of ``seq``, home."""
     carer = problem.carers[k]

@@ -18,7 +18,12 @@ from solver._precheck import precheck
 from solver._pyvrp_engine import solve_with_pyvrp, unsupported_reason
 from solver._reassign import reassign_halves, reassign_rounds
 from solver._repair import repair
-from solver.baseline import evaluate_rounds, round_stops, today_rounds
+from solver.baseline import (
+    evaluate_rounds,
+    just_in_time_departures,
+    round_stops,
+    today_rounds,
+)
 from solver.errors import EngineError, InvalidRoundsError
 from solver.params import ReallocationParams
 from solver.problem import BoolArray, Policy, Problem
@@ -447,14 +452,7 @@ def _region_cost(
     Only the count of left-out calls enters the cost, so naming them saves
     ``evaluate_rounds`` a pre-check of the region per costing."""
     left_out = _and_not_scheduled(problem, rounds, ())
-    depart_s = []
-    for carer, seq in zip(problem.carers, rounds, strict=True):
-        if not seq:
-            depart_s.append(carer.shift_start_s)
-            continue
-        first = problem.visits[seq[0]]
-        drive_s = problem.travel_s[carer.travel_mode][carer.start_location, first.location]
-        depart_s.append(start_s[seq[0]] - int(drive_s))
+    depart_s = just_in_time_departures(problem, rounds, start_s)
     return evaluate_rounds(
         problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
     ).cost

@@ -56,10 +56,22 @@ _IMPROVE_SHARE = 0.7
 # at 120 s (one run each, noise about ±5 h): six passes 459.3 h; twelve 443.5-452.4 h;
 # 0.15 s per region 448.2 h; 0.25 s 437.0-447.7 h. With the hand-over (session 6): 0.25 s
 # 401.9-406.4 h; 0.15 s 401.8 h but 26 fewer served; 0.5 s 408.3 h; share 0.85 398.8 h
-# but 39 fewer served.
-_REGION_S = 0.25
+# but 39 fewer served. Session 8, eight passes' worth of time (75 s) from one saved state,
+# four seeds each: 0.25 s 379.3 h (376.0-381.9); 0.12 s 378.1 h; 0.1 s (the engines'
+# floor, ``_MIN_PART_S``) 375.1 h (372.9-378.8), with 18 passes instead of 9; 0.05 s
+# (floor lowered) 384.6 h.
+_REGION_S = 0.1
+# The same for regions OR-Tools searches (soft windows, which PyVRP cannot cost): its
+# model takes longer to build, and 0.25 s is what the product day was measured with.
+_ORTOOLS_REGION_S = 0.25
+
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25
+
+
+def _region_s(problem: Problem) -> float:
+    """Lane time per region in a pass: PyVRP's regions (hard windows) or OR-Tools'."""
+    return _REGION_S if problem.objective.hard_windows else _ORTOOLS_REGION_S
 
 
 def _subproblem(problem: Problem, part: Part) -> Problem:
@@ -366,15 +378,18 @@ def _improve(
     lanes: int,
     deadline: float,
     seed: int,
+    around: BoolArray | None = None,
 ) -> int | None:
     """Re-solve regions cut across the first parts' boundaries, from the stitched rounds.
 
     Each region (carers whose rounds lie near each other, see ``regroup``) starts from its
     current rounds, which place every call it holds, so the part's search starts warm; its
     answer replaces the region's rounds (in place) only when it costs less. The pass gives
-    each region about ``_REGION_S`` of search and ends by ``deadline``. Returns how many
-    regions improved, or None when the day makes fewer than two regions (nothing to gain
-    over the parts).
+    each region about ``_region_s`` of search and ends by ``deadline``; when the time left
+    is too short for every region, a share of them chosen by ``seed`` gets that time and
+    the rest keep their rounds. With ``around`` (one flag per carer), only regions holding
+    a flagged carer are searched. Returns how many regions improved, or None when the day
+    makes fewer than two regions (nothing to gain over the parts).
     """
     placed = np.zeros(problem.num_visits, dtype=bool)
     for r in rounds:
@@ -390,6 +405,16 @@ def _improve(
     )
     if len(regions) < 2 or time.perf_counter() >= deadline:
         return None
+    if around is not None:
+        regions = [r for r in regions if around[r.carers].any()]
+        if not regions:
+            return 0
+    region_s = _region_s(problem)
+    fits = lanes * int((deadline - time.perf_counter()) // region_s)
+    if fits < len(regions):
+        # Fewer regions at full length rather than every region too short to search.
+        chosen = np.random.default_rng(seed).permutation(len(regions))[: max(1, fits)]
+        regions = [regions[j] for j in sorted(chosen.tolist())]
     jobs: list[_Job] = []
     subs = []
     for region in regions:
@@ -403,7 +428,7 @@ def _improve(
         subs.append((sub, init, schedule))
     weight = np.array([r.visits.size + r.carers.size for r in regions], dtype=np.float64)
     rounds_of_lanes = -(-len(regions) // lanes)
-    deadline = min(deadline, time.perf_counter() + rounds_of_lanes * _REGION_S)
+    deadline = min(deadline, time.perf_counter() + rounds_of_lanes * region_s)
     results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline)
     better = 0
     for region, (sub, init, schedule), result in zip(regions, subs, results, strict=True):
@@ -694,6 +719,7 @@ def reallocate(
     if improve:
         engines_used.add("pyvrp" if problem.objective.hard_windows else "ortools")
     orphans = _drop_orphans(problem, rounds)
+    hand_over_s = 0.0  # the last hand-over's time, kept back after the last repair
     if improve:
         logger.debug("first pass stitched at %.1f s", time.perf_counter() - t0)
         # Rounds to the carers nearest them, then what the parts left out placed, so the
@@ -719,13 +745,15 @@ def reallocate(
         _log_progress(
             problem, rounds, f"first repair (+{early}) at {time.perf_counter() - t0:.1f} s"
         )
-        end = deadline - reserve
+        # The last repair has fewer calls left to place than the first, so the first's
+        # measured time (its two hand-overs included) and a quarter more is kept back for
+        # it and the pass around it, and the rest of the reserve goes to the passes (a
+        # 120 s county day ended 8 s early with the whole reserve kept back; with the
+        # first's time alone it ended at 119.1-120.0 s).
+        end = deadline - min(reserve, 1.25 * (time.perf_counter() - begun))
         improved = n = 0
-        pass_s = 0.0
-        # A pass cut short below half its length gives its regions too little search
-        # to pay for regrouping; the time goes to the last repair instead.
-        while end - time.perf_counter() > max(_REGION_S, 0.5 * pass_s):
-            begun = time.perf_counter()
+        # Each pass's regions end a hand-over before ``end``, so the hand-over does too.
+        while end - hand_over_s - time.perf_counter() > _region_s(problem):
             better = _improve(
                 problem,
                 rounds,
@@ -734,14 +762,15 @@ def reallocate(
                 feasible,
                 params,
                 lanes=lanes,
-                deadline=end,
+                deadline=end - hand_over_s,
                 seed=params.seed + 1 + n,
             )
             if better is None:
                 break
             improved += better
+            handed = time.perf_counter()
             _hand_over(problem, rounds, start_s, depart_s, feasible)
-            pass_s = time.perf_counter() - begun
+            hand_over_s = time.perf_counter() - handed
             _log_progress(
                 problem,
                 rounds,
@@ -775,9 +804,28 @@ def reallocate(
         # Parts only see their own carers; a cheap cross-part pass picks up the rest.
         before = len(solution.unserved)
         new_rounds, new_starts, new_departs = repair(
-            problem, solution, feasible, deadline=deadline - costed
+            problem, solution, feasible, deadline=deadline - costed - hand_over_s
         )
         repaired = [tuple(r) for r in new_rounds]
+        if improve:
+            # The repair inserts greedily, and the calls left to it are the day's hardest
+            # to reach; re-solving the regions around the rounds it changed takes back part
+            # of what it added (county day, two runs: 383.7 -> 381.7 h, 380.3 -> 379.8 h).
+            changed = np.array([a != b for a, b in zip(rounds, repaired, strict=True)])
+            _improve(
+                problem,
+                repaired,
+                new_starts,
+                new_departs,
+                feasible,
+                params,
+                lanes=lanes,
+                # Its regrouping, process start and costing take about a hand-over's time.
+                deadline=deadline - costed - 2 * hand_over_s,
+                seed=params.seed,
+                around=changed,
+            )
+            unserved += _drop_orphans(problem, repaired)
         if len(parts) > 1:
             _hand_over(problem, repaired, new_starts, new_departs, feasible)
         # The repair may place a double-up one of whose halves was dropped as an orphan.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -498,3 +498,124 @@ def test_a_region_is_costed_with_carers_leaving_home_just_in_time() -> None:
     assert just_in_time.total.waiting_s == 0
     assert at_shift_start.cost > just_in_time.cost
     assert _region_cost(problem, [(0, 1)], start_s=start_s) == just_in_time.cost
+
+
+@dataclass
+class _Pass:
+    """A decomposed day's answer as an improvement pass takes it, how many regions each
+    pass sent to the engine (``sent``) and the carers of each region it cut (``cut``)."""
+
+    problem: Problem
+    rounds: list[tuple[int, ...]]
+    start_s: dict[int, int]
+    depart_s: list[int]
+    feasible: np.ndarray
+    sent: list[int]
+    cut: list[list[np.ndarray]]
+
+    def improve(self, *, seconds: float, around: np.ndarray | None = None) -> int | None:
+        from solver.reallocation import _improve
+
+        params = ReallocationParams(
+            time_limit_s=60,
+            workers=2,
+            max_part_visits=60,
+            engine="pyvrp",
+            lns_iterations_per_solution=0,
+        )
+        return _improve(
+            self.problem,
+            self.rounds,
+            self.start_s,
+            self.depart_s,
+            self.feasible,
+            params,
+            lanes=2,
+            deadline=time.perf_counter() + seconds,
+            seed=1,
+            around=around,
+        )
+
+    def answer(self) -> Solution:
+        return evaluate_rounds(
+            self.problem, self.rounds, start_s=self.start_s, depart_s=self.depart_s
+        )
+
+    def cost_leaving_just_in_time(self) -> int:
+        """The day's cost as a pass compares regions: each carer leaving just in time."""
+        from solver.baseline import just_in_time_departures
+
+        depart_s = just_in_time_departures(self.problem, self.rounds, self.start_s)
+        return evaluate_rounds(
+            self.problem, self.rounds, start_s=self.start_s, depart_s=depart_s
+        ).cost
+
+
+@pytest.fixture
+def a_pass(monkeypatch: pytest.MonkeyPatch) -> _Pass:
+    """A 400-call day cut into parts of 60, each region given 0.4 s."""
+    from solver import reallocation
+    from solver._precheck import precheck
+
+    problem = _spread_day(0, 400, 40)
+    start = reallocate(problem, replace(FAST, time_limit_s=5, max_part_visits=60, workers=2))
+    state = _Pass(
+        problem,
+        list(start.rounds),
+        {i: s for r in start.routes for i, s in zip(r.visits, r.start_s, strict=True)},
+        [r.depart_s for r in start.routes],
+        precheck(problem)[1],
+        [],
+        [],
+    )
+    run_parts, regroup = reallocation._run_parts, reallocation.regroup
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        regions = regroup(*args, **kwargs)
+        state.cut.append([r.carers for r in regions])
+        return regions
+
+    def counting(jobs, weight, *, lanes, deadline):  # type: ignore[no-untyped-def]
+        state.sent.append(len(jobs))
+        return run_parts(jobs, weight, lanes=lanes, deadline=deadline)
+
+    monkeypatch.setattr(reallocation, "_run_parts", counting)
+    monkeypatch.setattr(reallocation, "regroup", recording)
+    monkeypatch.setattr(reallocation, "_REGION_S", 0.4)
+    return state
+
+
+def test_a_pass_short_of_time_searches_fewer_regions_at_full_length(a_pass: _Pass) -> None:
+    """With time for only two rounds of regions, a pass sends only that many regions to
+    the engine, each given a full region's search, rather than every region a sliver."""
+    full = replace(
+        a_pass,
+        rounds=list(a_pass.rounds),
+        start_s=dict(a_pass.start_s),
+        depart_s=list(a_pass.depart_s),
+    )
+    assert full.improve(seconds=60) is not None and a_pass.sent[-1] > 4
+    before = a_pass.cost_leaving_just_in_time()
+    better = a_pass.improve(seconds=2 * 0.4 + 0.2)
+    assert a_pass.sent[-1] == 4
+    assert better is not None and better <= 4
+    assert a_pass.cost_leaving_just_in_time() <= before
+    assert_feasible(a_pass.problem, a_pass.answer())
+
+
+def test_a_pass_around_some_carers_leaves_the_other_rounds_alone(a_pass: _Pass) -> None:
+    """After the last repair only the regions holding the rounds it changed are searched:
+    one flagged carer sends one region, and every carer outside it keeps their round."""
+    around = np.zeros(a_pass.problem.num_carers, dtype=bool)
+    busy = [k for k, r in enumerate(a_pass.rounds) if r]
+    around[busy[0]] = True
+    before = list(a_pass.rounds)
+    cost = a_pass.cost_leaving_just_in_time()
+    assert a_pass.improve(seconds=60, around=around) is not None
+    assert a_pass.sent == [1]
+    (region,) = [c for c in a_pass.cut[0] if busy[0] in c]
+    moved = {k for k, (a, b) in enumerate(zip(before, a_pass.rounds, strict=True)) if a != b}
+    assert moved <= set(region.tolist())
+    assert len(region) < len(busy)
+    assert a_pass.cost_leaving_just_in_time() <= cost
+    assert_feasible(a_pass.problem, a_pass.answer())

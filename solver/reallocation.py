@@ -59,7 +59,7 @@ _IMPROVE_SHARE = 0.7
 # but 39 fewer served. Session 8, eight passes' worth of time (75 s) from one saved state,
 # four seeds each: 0.25 s 379.3 h (376.0-381.9); 0.12 s 378.1 h; 0.1 s (the engines'
 # floor, ``_MIN_PART_S``) 375.1 h (372.9-378.8), with 18 passes instead of 9; 0.05 s
-# (floor lowered) 384.6 h.
+# (floor lowered) 384.6 h. Three 120 s runs each: 0.1 s 379.0-384.9 h, 0.25 s 385.1-392.3 h.
 _REGION_S = 0.1
 # The same for regions OR-Tools searches (soft windows, which PyVRP cannot cost): its
 # model takes longer to build, and 0.25 s is what the product day was measured with.
@@ -411,9 +411,11 @@ def _improve(
             return 0
     region_s = _region_s(problem)
     fits = lanes * int((deadline - time.perf_counter()) // region_s)
+    if fits <= 0:
+        return 0
     if fits < len(regions):
         # Fewer regions at full length rather than every region too short to search.
-        chosen = np.random.default_rng(seed).permutation(len(regions))[: max(1, fits)]
+        chosen = np.random.default_rng(seed).permutation(len(regions))[:fits]
         regions = [regions[j] for j in sorted(chosen.tolist())]
     jobs: list[_Job] = []
     subs = []
@@ -578,7 +580,8 @@ def reallocate(
     moving one call of a round to another round. Then improvement passes regroup carers
     whose rounds lie near each other, across the parts' boundaries, and re-solve each
     region with PyVRP from its current rounds (double-ups pinned); a region's answer is
-    kept only when cheaper. A last repair follows. The objective is the weighted sum in
+    kept only when cheaper. A last repair follows, then a pass over the regions around
+    the rounds it changed. The objective is the weighted sum in
     ``problem.objective`` (travel above waiting).
 
     ``params.time_limit_s`` is a deadline for the whole call: each part's search limit is

@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python benchmarks/bench_county_day.py [--budget-s 120] [--factor 10] [--short-runs 3]
 Prints figures; targets (issue 4): wall <= 120 s, travel within 2 % of the long run.
-A run stopped by the clock stops at a different point each time (short runs on this day
-vary by about +-2.5 h of travel), so the short budget runs ``--short-runs`` times and the
+A run stopped by the clock stops at a different point each time (three short runs on this
+day drove 379.3-386.6 h), so the short budget runs ``--short-runs`` times and the
 gap is given for their mean and for each.
 CPU time counts this process and its part workers; on a shared machine compare it with
 wall time x workers to see how much of the two cores the run actually had.

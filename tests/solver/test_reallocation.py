@@ -514,6 +514,7 @@ class _Pass:
     cut: list[list[np.ndarray]]
 
     def improve(self, *, seconds: float, around: np.ndarray | None = None) -> int | None:
+        """One pass (seed 1, two lanes) that must end ``seconds`` from now."""
         from solver.reallocation import _improve
 
         params = ReallocationParams(
@@ -537,6 +538,7 @@ class _Pass:
         )
 
     def answer(self) -> Solution:
+        """The rounds as they stand, costed with their start and departure times."""
         return evaluate_rounds(
             self.problem, self.rounds, start_s=self.start_s, depart_s=self.depart_s
         )

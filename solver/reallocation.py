@@ -61,17 +61,12 @@ _IMPROVE_SHARE = 0.7
 # floor, ``_MIN_PART_S``) 375.1 h (372.9-378.8), with 18 passes instead of 9; 0.05 s
 # (floor lowered) 384.6 h. Three 120 s runs each: 0.1 s 379.0-384.9 h, 0.25 s 385.1-392.3 h.
 _REGION_S = 0.1
-# The same for regions OR-Tools searches (soft windows, which PyVRP cannot cost): its
+# The same for regions OR-Tools searches (e.g. soft windows, which PyVRP cannot cost): its
 # model takes longer to build, and 0.25 s is what the product day was measured with.
 _ORTOOLS_REGION_S = 0.25
 
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25
-
-
-def _region_s(problem: Problem) -> float:
-    """Lane time per region in a pass: PyVRP's regions (hard windows) or OR-Tools'."""
-    return _REGION_S if problem.objective.hard_windows else _ORTOOLS_REGION_S
 
 
 def _subproblem(problem: Problem, part: Part) -> Problem:
@@ -136,6 +131,13 @@ def _uses_pinned_pyvrp(problem: Problem, params: ReallocationParams, cap: int | 
         and cap is None
         and unsupported_reason(problem, pins_double_ups=True) is None
     )
+
+
+def _region_s(problem: Problem, params: ReallocationParams) -> float:
+    """Lane time per region in a pass: ``_REGION_S`` where ``_solve_part`` sends the day's
+    regions to PyVRP (by the rule for parts with double-ups, which covers those without),
+    else ``_ORTOOLS_REGION_S``."""
+    return _REGION_S if _uses_pinned_pyvrp(problem, params, None) else _ORTOOLS_REGION_S
 
 
 def _pyvrp(
@@ -409,7 +411,7 @@ def _improve(
         regions = [r for r in regions if around[r.carers].any()]
         if not regions:
             return 0
-    region_s = _region_s(problem)
+    region_s = _region_s(problem, params)
     fits = lanes * int((deadline - time.perf_counter()) // region_s)
     if fits <= 0:
         return 0
@@ -755,8 +757,9 @@ def reallocate(
         # first's time alone it ended at 119.1-120.0 s).
         end = deadline - min(reserve, 1.25 * (time.perf_counter() - begun))
         improved = n = 0
+        region_s = _region_s(problem, params)
         # Each pass's regions end a hand-over before ``end``, so the hand-over does too.
-        while end - hand_over_s - time.perf_counter() > _region_s(problem):
+        while end - hand_over_s - time.perf_counter() > region_s:
             better = _improve(
                 problem,
                 rounds,

@@ -135,44 +135,50 @@ def _piece_matrices(
     p_end = np.array([s.end_s for s in pieces], dtype=np.int64)
     p_load = np.array([s.load for s in pieces], dtype=np.int64)
 
-    allowed = np.zeros((m, n), dtype=bool)
-    changes = np.zeros((m, n), dtype=np.int64)
-    # Legs inside each piece at each travel mode, or -1 where its start times do not hold.
-    inner = np.full((len(problem.travel_s), n), -1, dtype=np.int64)
     keeper = np.full(problem.num_visits, _KEPT_BY_NONE, dtype=np.int64)
     for k, s in enumerate(kept):
         keeper[list(s.calls)] = k
-    partner = problem.partner
-    for j, s in enumerate(pieces):
-        if j in skip:
-            continue  # kept with its carer by the caller (e.g. no start times)
-        seq = np.array(s.calls, dtype=np.int64)
-        allowed[:, j] = feasible[seq].all(axis=0)
-        # The other half of a double-up kept by a carer: they cannot also take this half.
-        halves = keeper[partner[seq][partner[seq] >= 0]]
-        allowed[halves[halves >= 0], j] = False
-        here = day.today[seq]
-        changes[:, j] = seq.size - np.bincount(here[here >= 0], minlength=m)
-        starts = np.array([start_s[int(i)] for i in seq], dtype=np.int64)
-        ends = starts + day.duration[seq]
-        for mode, travel in enumerate(problem.travel_s):
-            legs = travel[day.loc[seq[:-1]], day.loc[seq[1:]]]
-            if not np.any(ends[:-1] + legs > starts[1:]):
-                inner[mode, j] = legs.sum()
+    # Every piece's calls end to end, each with its piece; pieces in ``skip`` are kept
+    # with their carer by the caller (e.g. no start times) and left out.
+    live = np.array([j for j in range(n) if j not in skip], dtype=np.int64)
+    sizes = np.array([len(pieces[j].calls) for j in live.tolist()], dtype=np.int64)
+    calls = np.array([i for j in live.tolist() for i in pieces[j].calls], dtype=np.int64)
+    piece = np.repeat(live, sizes)
+    allowed = np.zeros((m, n), dtype=bool)
+    if live.size:
+        first_call = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        allowed[:, live] = np.logical_and.reduceat(feasible[calls], first_call, axis=0).T
+    # The other half of a double-up kept by a carer: they cannot also take this half.
+    other = problem.partner[calls]
+    holder = np.where(other >= 0, keeper[np.maximum(other, 0)], _KEPT_BY_NONE)
+    by_holder = holder >= 0
+    allowed[holder[by_holder], piece[by_holder]] = False
+    today = day.today[calls]
+    known = today >= 0
+    theirs = np.bincount(today[known] * n + piece[known], minlength=m * n).reshape(m, n)
+    changes = np.bincount(piece, minlength=n)[None, :] - theirs
+    starts = np.array([start_s[int(i)] for i in calls], dtype=np.int64)
+    ends = starts + day.duration[calls]
+    # Legs inside each piece at each travel mode, or -1 where its start times do not hold.
+    inner = np.full((len(problem.travel_s), n), -1, dtype=np.int64)
+    for mode, travel in enumerate(problem.travel_s):
+        legs, late = _legs_within(travel, day.loc[calls], piece, n, starts=starts, ends=ends)
+        inner[mode, live] = np.where(late[live], -1, legs[live])
 
+    kept_calls = np.array([i for s in kept for i in s.calls], dtype=np.int64)
+    kept_by = np.repeat(np.arange(m), [len(s.calls) for s in kept])
     cost = np.full((m, n), np.inf)
     alone = np.zeros(m)
     for mode, travel in enumerate(problem.travel_s):
         ks = np.flatnonzero(day.mode == mode)
         if ks.size == 0:
             continue
+        all_kept_legs, _ = _legs_within(travel, day.loc[kept_calls], kept_by, m)
         home, end = day.home[ks, None], day.end[ks, None]
         kept_here = has_kept[ks, None]
         first, last = k_first[ks, None], k_last[ks, None]
         begin, finish = k_begin[ks, None], k_end[ks, None]
-        kept_legs = np.array(
-            [_legs(travel, day, kept[k].calls) for k in ks.tolist()], dtype=np.int64
-        )[:, None]
+        kept_legs = all_kept_legs[ks, None]
         if before_kept:  # home, piece, kept stretch, home
             go = travel[home, p_first[None, :]]
             link = np.where(kept_here, travel[p_last[None, :], first], 0)
@@ -204,12 +210,26 @@ def _piece_matrices(
     return cost, alone
 
 
-def _legs(travel: np.ndarray, day: _Day, calls: Sequence[int]) -> int:
-    """Travel between consecutive calls of ``calls``."""
-    if len(calls) < 2:
-        return 0
-    seq = np.array(calls, dtype=np.int64)
-    return int(travel[day.loc[seq[:-1]], day.loc[seq[1:]]].sum())
+def _legs_within(
+    travel: np.ndarray,
+    loc: IntArray,
+    group: IntArray,
+    n_groups: int,
+    *,
+    starts: IntArray | None = None,
+    ends: IntArray | None = None,
+) -> tuple[IntArray, np.ndarray]:
+    """Travel between consecutive calls of each group (calls at ``loc`` in order, each
+    group's calls together), and whether a leg reaches a call after its start (with
+    ``starts`` and ``ends`` of every call; else never)."""
+    inside = group[1:] == group[:-1]
+    legs = travel[loc[:-1], loc[1:]][inside]
+    of = group[:-1][inside]
+    total = np.bincount(of, weights=legs, minlength=n_groups).round().astype(np.int64)
+    late = np.zeros(n_groups, dtype=bool)
+    if starts is not None and ends is not None:
+        late[of[ends[:-1][inside] + legs > starts[1:][inside]]] = True
+    return total, late
 
 
 def _hand_pieces(

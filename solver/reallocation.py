@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -26,7 +28,7 @@ from solver.baseline import (
 )
 from solver.errors import EngineError, InvalidRoundsError
 from solver.params import ReallocationParams
-from solver.problem import BoolArray, Policy, Problem
+from solver.problem import BoolArray, IntArray, Policy, Problem
 from solver.solution import Solution, SolveStats, Unserved, UnservedReason
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,14 @@ _REGION_S = 0.1
 # The same for regions OR-Tools searches (e.g. soft windows, which PyVRP cannot cost): its
 # model takes longer to build, and 0.25 s is what the product day was measured with.
 _ORTOOLS_REGION_S = 0.25
+# The main process's longest stretch without taking in a region's answer: a hand-over and
+# the next pass's regrouping (0.45 s on the county day, more while the lanes share its
+# cores). The lanes are kept this far ahead of it, so they never wait for it.
+_MAIN_BUSY_S = 0.6
+# A region's time in a lane beyond its search (model building, the answer's conversion)
+# before any is measured, and beyond what the lane measures (pickling both ways).
+_FIRST_REGION_OVERHEAD_S = 0.02
+_REGION_TRANSFER_S = 0.005
 
 # Share of a part's limit OR-Tools gets to place double-ups before PyVRP routes the rest.
 _PIN_SHARE = 0.25
@@ -369,6 +379,42 @@ def _solve_part_or_nothing(job: _Job) -> _ortools_engine.EngineResult:
         )
 
 
+@dataclass(frozen=True)
+class _Flight:
+    """A region sent to a lane: its carers and calls (whole-day indices), the calls in no
+    round it was given to place, and its problem, rounds, start times and search limit as
+    sent."""
+
+    region: Part
+    pending: IntArray
+    sub: Problem
+    init: list[list[int]]
+    schedule: dict[int, int]
+    limit_s: float
+
+
+@dataclass(frozen=True)
+class _Passes:
+    """What ``_improve`` did: passes begun, regions whose answer was kept, and the time
+    its last hand-over took (0 when it made none)."""
+
+    passes: int
+    better: int
+    hand_over_s: float
+
+
+class _InLine:
+    """``ProcessPoolExecutor``'s ``submit`` for one lane: the job runs at once, here."""
+
+    def submit(self, fn: Callable[[_Job], _ortools_engine.EngineResult], job: _Job) -> Future:
+        future: Future[_ortools_engine.EngineResult] = Future()
+        future.set_result(fn(job))
+        return future
+
+    def shutdown(self, *, cancel_futures: bool) -> None:
+        pass
+
+
 def _improve(
     problem: Problem,
     rounds: list[tuple[int, ...]],
@@ -378,77 +424,140 @@ def _improve(
     params: ReallocationParams,
     *,
     lanes: int,
-    deadline: float,
+    end: float,
     seed: int,
     around: BoolArray | None = None,
-) -> int | None:
-    """Re-solve regions cut across the first parts' boundaries, from the stitched rounds.
+    hand_over: bool = True,
+) -> _Passes:
+    """Re-solve regions cut across the first parts' boundaries until ``end``, in place.
 
-    Each region (carers whose rounds lie near each other, see ``regroup``) starts from its
-    current rounds, which place every call it holds, so the part's search starts warm; its
-    answer replaces the region's rounds (in place) only when it costs less. The pass gives
-    each region about ``_region_s`` of search and ends by ``deadline``; when the time left
-    is too short for every region, a share of them chosen by ``seed`` gets that time and
-    the rest keep their rounds. With ``around`` (one flag per carer), only regions holding
-    a flagged carer are searched. Returns how many regions improved, or None when the day
-    makes fewer than two regions (nothing to gain over the parts).
+    A pass regroups the carers whose rounds lie near each other (``regroup``, a new cut
+    for each pass's seed) and sends each region, in an order drawn from the seed, to a
+    lane for about ``_region_s`` of search, warm-started from its current rounds; its
+    answer replaces the region's rounds only when it costs less. Passes follow each other
+    without waiting: the lanes are kept ``_AHEAD`` regions ahead of the answers taken in,
+    a region's rounds are read when it is sent, and a region holding a carer still out in
+    another waits its turn, so two regions never hold one carer or one waiting call. With
+    ``hand_over``, whole and half rounds go to the carers who drive them cheapest
+    (``_hand_over``) as each pass's last region is sent, the carers out in a lane keeping
+    theirs, and once more at the end. With ``around`` (one flag per carer) one pass
+    searches only the regions holding a flagged carer. Answers are taken in the order the
+    regions were sent, so only the clock decides where the passes stop.
     """
+    region_s = _region_s(problem, params)
+    ahead = 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
     placed = np.zeros(problem.num_visits, dtype=bool)
     for r in rounds:
         placed[list(r)] = True
-    pending = np.flatnonzero(~placed & feasible.any(axis=1)).tolist()
-    regions = regroup(
-        problem,
-        rounds,
-        max_part_visits=params.max_part_visits,
-        seed=seed,
-        pending=pending,
-        feasible=feasible,
-    )
-    if len(regions) < 2 or time.perf_counter() >= deadline:
-        return None
-    if around is not None:
-        regions = [r for r in regions if around[r.carers].any()]
-        if not regions:
-            return 0
-    region_s = _region_s(problem, params)
-    fits = lanes * int((deadline - time.perf_counter()) // region_s)
-    if fits <= 0:
-        return 0
-    if fits < len(regions):
-        # Fewer regions at full length rather than every region too short to search.
-        chosen = np.random.default_rng(seed).permutation(len(regions))[:fits]
-        regions = [regions[j] for j in sorted(chosen.tolist())]
-    jobs: list[_Job] = []
-    subs = []
-    for region in regions:
-        sub = _subproblem(problem, region)
-        local_of = {int(i): j for j, i in enumerate(region.visits)}
-        init = [[local_of[i] for i in rounds[k]] for k in region.carers.tolist()]
-        schedule = {local_of[i]: start_s[i] for k in region.carers.tolist() for i in rounds[k]}
-        jobs.append(
-            (sub, feasible[np.ix_(region.visits, region.carers)], params, 0.0, init, None, schedule)
-        )
-        subs.append((sub, init, schedule))
-    weight = np.array([r.visits.size + r.carers.size for r in regions], dtype=np.float64)
-    rounds_of_lanes = -(-len(regions) // lanes)
-    deadline = min(deadline, time.perf_counter() + rounds_of_lanes * region_s)
-    results = _run_parts(jobs, weight, lanes=lanes, deadline=deadline)
-    better = 0
-    for region, (sub, init, schedule), result in zip(regions, subs, results, strict=True):
+    out = np.zeros(problem.num_carers, dtype=bool)  # carers in a region sent to a lane
+    claimed = np.zeros(problem.num_visits, dtype=bool)  # waiting calls sent with one
+    flights: deque[tuple[Future[_ortools_engine.EngineResult], _Flight]] = deque()
+    queue: list[Part] = []
+    passes = better = 0
+    overhead_s = _FIRST_REGION_OVERHEAD_S  # a region's lane time beyond its search
+    hand_over_s = 0.0
+    pool: ProcessPoolExecutor | _InLine = ProcessPoolExecutor(lanes) if lanes > 1 else _InLine()
+
+    def time_for_one_more() -> bool:
+        in_lane_rounds = -(-(len(flights) + 1) // lanes)
+        reserve = hand_over_s if hand_over else 0.0
+        return time.perf_counter() + in_lane_rounds * (limit() + overhead_s) + reserve <= end
+
+    def limit() -> float:
+        return max(_MIN_PART_S, region_s - overhead_s)
+
+    def send(region: Part) -> None:
+        carers = region.carers.tolist()
+        waiting = region.visits[~placed[region.visits] & ~claimed[region.visits]]
+        visits = np.sort(np.concatenate([[i for k in carers for i in rounds[k]], waiting]))
+        part = Part(visits.astype(np.int64), region.carers)
+        sub = _subproblem(problem, part)
+        local_of = {int(i): j for j, i in enumerate(part.visits)}
+        init = [[local_of[i] for i in rounds[k]] for k in carers]
+        schedule = {local_of[i]: start_s[i] for k in carers for i in rounds[k]}
+        sub_feasible = feasible[np.ix_(part.visits, part.carers)]
+        job = (sub, sub_feasible, params, limit(), init, None, schedule)
+        flight = _Flight(part, waiting, sub, init, schedule, limit())
+        flights.append((pool.submit(_solve_part_or_nothing, job), flight))
+        out[part.carers] = True
+        claimed[waiting] = True
+
+    def take_in() -> None:
+        nonlocal better, overhead_s
+        future, flight = flights.popleft()
+        result = future.result()
+        region = flight.region
+        out[region.carers] = False
+        claimed[flight.pending] = False
+        seen = max(0.0, result.wall_s - flight.limit_s) + _REGION_TRANSFER_S
+        overhead_s = 0.5 * (overhead_s + seen)
         if result.status == "failed":
-            continue
-        old = _region_cost(sub, init, start_s=schedule)
-        new = _region_cost(sub, result.rounds, start_s=result.start_s)
+            return
+        old = _region_cost(flight.sub, flight.init, start_s=flight.schedule)
+        new = _region_cost(flight.sub, result.rounds, start_s=result.start_s)
         if new >= old:
-            continue
+            return
         better += 1
-        for j, k in enumerate(region.carers):
+        placed[region.visits] = False
+        for j, k in enumerate(region.carers.tolist()):
             rounds[k] = tuple(int(region.visits[i]) for i in result.rounds[j])
             depart_s[k] = result.depart_s[j]
+            placed[list(rounds[k])] = True
         for i, t in result.start_s.items():
             start_s[int(region.visits[i])] = t
-    return better
+
+    def hand_over_now() -> None:
+        nonlocal hand_over_s
+        began = time.perf_counter()
+        # Carers out in a lane keep their rounds: their region's answer is still to come.
+        free = feasible & ~out[None, :] if out.any() else feasible
+        _hand_over(problem, rounds, start_s, depart_s, free)
+        hand_over_s = time.perf_counter() - began
+
+    def cut(pass_seed: int) -> list[Part]:
+        pending = np.flatnonzero(~placed & ~claimed & feasible.any(axis=1)).tolist()
+        regions = regroup(
+            problem,
+            rounds,
+            max_part_visits=params.max_part_visits,
+            seed=pass_seed,
+            pending=pending,
+            feasible=feasible,
+        )
+        if len(regions) < 2:
+            return []
+        if around is not None:
+            regions = [r for r in regions if around[r.carers].any()]
+        order = np.random.default_rng(pass_seed).permutation(len(regions))
+        return [regions[j] for j in order.tolist()]
+
+    try:
+        while True:
+            if not queue:
+                if passes and (around is not None or not time_for_one_more()):
+                    break
+                if passes and hand_over:
+                    hand_over_now()
+                _log_progress(problem, rounds, f"{passes} passes ({better} regions better)")
+                queue = cut(seed + passes)
+                if not queue:
+                    break
+                passes += 1
+            while len(flights) < ahead and time_for_one_more():
+                free = next((j for j, r in enumerate(queue) if not out[r.carers].any()), None)
+                if free is None:
+                    break  # every region left holds a carer still out
+                send(queue.pop(free))
+            if not flights:
+                break  # out of time
+            take_in()
+        while flights:
+            take_in()
+        if hand_over and passes:
+            hand_over_now()
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return _Passes(passes, better, hand_over_s)
 
 
 def _hand_over(
@@ -756,35 +865,25 @@ def reallocate(
         # 120 s county day ended 8 s early with the whole reserve kept back; with the
         # first's time alone it ended at 119.1-120.0 s).
         end = deadline - min(reserve, 1.25 * (time.perf_counter() - begun))
-        improved = n = 0
-        region_s = _region_s(problem, params)
-        # Each pass's regions end a hand-over before ``end``, so the hand-over does too.
-        while end - hand_over_s - time.perf_counter() > region_s:
-            better = _improve(
-                problem,
-                rounds,
-                start_s,
-                depart_s,
-                feasible,
-                params,
-                lanes=lanes,
-                deadline=end - hand_over_s,
-                seed=params.seed + 1 + n,
-            )
-            if better is None:
-                break
-            improved += better
-            handed = time.perf_counter()
-            _hand_over(problem, rounds, start_s, depart_s, feasible)
-            hand_over_s = time.perf_counter() - handed
-            _log_progress(
-                problem,
-                rounds,
-                f"improvement pass {n} ({improved} regions better so far) "
-                f"at {time.perf_counter() - t0:.1f} s",
-            )
-            n += 1
-        statuses.append(f"improved{improved}")
+        passes = _improve(
+            problem,
+            rounds,
+            start_s,
+            depart_s,
+            feasible,
+            params,
+            lanes=lanes,
+            end=end,
+            seed=params.seed + 1,
+        )
+        hand_over_s = passes.hand_over_s
+        _log_progress(
+            problem,
+            rounds,
+            f"{passes.passes} improvement passes ({passes.better} regions better) "
+            f"at {time.perf_counter() - t0:.1f} s",
+        )
+        statuses.append(f"improved{passes.better}")
     unserved: list[Unserved] = [r for r in reasons if r is not None]
     orphans += _drop_orphans(problem, rounds)
     unserved += [u for u in orphans if not any(u.visit in r for r in rounds)]
@@ -827,9 +926,10 @@ def reallocate(
                 params,
                 lanes=lanes,
                 # Its regrouping, process start and costing take about a hand-over's time.
-                deadline=deadline - costed - 2 * hand_over_s,
+                end=deadline - costed - 2 * hand_over_s,
                 seed=params.seed,
                 around=changed,
+                hand_over=False,
             )
             unserved += _drop_orphans(problem, repaired)
         if len(parts) > 1:

@@ -149,7 +149,7 @@ def test_improvement_pass_shortens_zigzag_rounds() -> None:
     _, feasible = precheck(problem)
     params = ReallocationParams(time_limit_s=5, workers=1, max_part_visits=12, engine="pyvrp")
     params = replace(params, lns_iterations_per_solution=0, solution_limit=500)
-    better = _improve(
+    passes = _improve(
         problem,
         stitched,
         start_s,
@@ -157,11 +157,11 @@ def test_improvement_pass_shortens_zigzag_rounds() -> None:
         feasible,
         params,
         lanes=1,
-        deadline=time.perf_counter() + 4,
+        end=time.perf_counter() + 4,
         seed=1,
     )
     after = evaluate_rounds(problem, stitched, start_s=start_s, depart_s=depart_s)
-    assert better >= 1
+    assert passes.better >= 1
     assert after.total.travel_s < before.total.travel_s
     assert after.is_complete
     assert_feasible(problem, after)

@@ -24,6 +24,7 @@ from solver import (
     evaluate_rounds,
     reallocate,
 )
+from solver.reallocation import _Passes
 from tests.solver.conftest import H, street_matrix
 
 FAST = ReallocationParams(time_limit_s=1, workers=1, solution_limit=300)
@@ -502,19 +503,22 @@ def test_a_region_is_costed_with_carers_leaving_home_just_in_time() -> None:
 
 @dataclass
 class _Pass:
-    """A decomposed day's answer as an improvement pass takes it, how many regions each
-    pass sent to the engine (``sent``) and the carers of each region it cut (``cut``)."""
+    """A decomposed day's answer as the improvement passes take it, the search limit of
+    each region they sent to a lane (``sent``, one list per ``improve``) and the carers of
+    each region they cut (``cut``, one list per pass)."""
 
     problem: Problem
     rounds: list[tuple[int, ...]]
     start_s: dict[int, int]
     depart_s: list[int]
     feasible: np.ndarray
-    sent: list[int]
+    sent: list[list[float]]
     cut: list[list[np.ndarray]]
 
-    def improve(self, *, seconds: float, around: np.ndarray | None = None) -> int | None:
-        """One pass (seed 1, two lanes) that must end ``seconds`` from now."""
+    def improve(
+        self, *, seconds: float, around: np.ndarray | None = None, hand_over: bool = True
+    ) -> _Passes:
+        """Passes (seed 1, two lanes) that must end ``seconds`` from now."""
         from solver.reallocation import _improve
 
         params = ReallocationParams(
@@ -524,6 +528,7 @@ class _Pass:
             engine="pyvrp",
             lns_iterations_per_solution=0,
         )
+        self.sent.append([])
         return _improve(
             self.problem,
             self.rounds,
@@ -532,9 +537,10 @@ class _Pass:
             self.feasible,
             params,
             lanes=2,
-            deadline=time.perf_counter() + seconds,
+            end=time.perf_counter() + seconds,
             seed=1,
             around=around,
+            hand_over=hand_over,
         )
 
     def answer(self) -> Solution:
@@ -553,9 +559,8 @@ class _Pass:
         ).cost
 
 
-@pytest.fixture
-def a_pass(monkeypatch: pytest.MonkeyPatch) -> _Pass:
-    """A 400-call day cut into parts of 60, each region given 0.4 s."""
+def _a_pass(monkeypatch: pytest.MonkeyPatch, region_s: float) -> _Pass:
+    """A 400-call day cut into parts of 60, each region given ``region_s``."""
     from solver import reallocation
     from solver._precheck import precheck
 
@@ -570,37 +575,41 @@ def a_pass(monkeypatch: pytest.MonkeyPatch) -> _Pass:
         [],
         [],
     )
-    run_parts, regroup = reallocation._run_parts, reallocation.regroup
+    regroup, flight = reallocation.regroup, reallocation._Flight
 
     def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
         regions = regroup(*args, **kwargs)
         state.cut.append([r.carers for r in regions])
         return regions
 
-    def counting(jobs, weight, *, lanes, deadline):  # type: ignore[no-untyped-def]
-        state.sent.append(len(jobs))
-        return run_parts(jobs, weight, lanes=lanes, deadline=deadline)
+    def sending(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sent = flight(*args, **kwargs)
+        state.sent[-1].append(sent.limit_s)
+        return sent
 
-    monkeypatch.setattr(reallocation, "_run_parts", counting)
     monkeypatch.setattr(reallocation, "regroup", recording)
-    monkeypatch.setattr(reallocation, "_REGION_S", 0.4)
+    monkeypatch.setattr(reallocation, "_Flight", sending)
+    monkeypatch.setattr(reallocation, "_REGION_S", region_s)
     return state
 
 
-def test_a_pass_short_of_time_searches_fewer_regions_at_full_length(a_pass: _Pass) -> None:
-    """With time for only two rounds of regions, a pass sends only that many regions to
-    the engine, each given a full region's search, rather than every region a sliver."""
-    full = replace(
-        a_pass,
-        rounds=list(a_pass.rounds),
-        start_s=dict(a_pass.start_s),
-        depart_s=list(a_pass.depart_s),
-    )
-    assert full.improve(seconds=60) is not None and a_pass.sent[-1] > 4
+@pytest.fixture
+def a_pass(monkeypatch: pytest.MonkeyPatch) -> _Pass:
+    """A 400-call day cut into parts of 60, each region given 0.4 s."""
+    return _a_pass(monkeypatch, 0.4)
+
+
+def test_passes_short_of_time_send_only_the_regions_that_fit_at_full_length(
+    a_pass: _Pass,
+) -> None:
+    """With time for only two regions per lane, the passes send that many regions, each
+    given a full region's search, rather than every region a sliver."""
     before = a_pass.cost_leaving_just_in_time()
-    better = a_pass.improve(seconds=2 * 0.4 + 0.2)
-    assert a_pass.sent[-1] == 4
-    assert better is not None and better <= 4
+    passes = a_pass.improve(seconds=2 * 0.4 + 0.2, hand_over=False)
+    assert passes.passes == 1 and len(a_pass.cut[0]) > 4
+    assert len(a_pass.sent[0]) == 4
+    assert min(a_pass.sent[0]) >= 0.3
+    assert passes.better <= 4
     assert a_pass.cost_leaving_just_in_time() <= before
     assert_feasible(a_pass.problem, a_pass.answer())
 
@@ -613,11 +622,30 @@ def test_a_pass_around_some_carers_leaves_the_other_rounds_alone(a_pass: _Pass) 
     around[busy[0]] = True
     before = list(a_pass.rounds)
     cost = a_pass.cost_leaving_just_in_time()
-    assert a_pass.improve(seconds=60, around=around) is not None
-    assert a_pass.sent == [1]
+    assert a_pass.improve(seconds=60, around=around, hand_over=False).passes == 1
+    assert len(a_pass.sent) == 1 and len(a_pass.sent[0]) == 1
     (region,) = [c for c in a_pass.cut[0] if busy[0] in c]
     moved = {k for k, (a, b) in enumerate(zip(before, a_pass.rounds, strict=True)) if a != b}
     assert moved <= set(region.tolist())
     assert len(region) < len(busy)
     assert a_pass.cost_leaving_just_in_time() <= cost
     assert_feasible(a_pass.problem, a_pass.answer())
+
+
+def test_passes_back_to_back_keep_every_call_once_and_cost_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Passes follow each other without waiting for the last regions' answers, and hand
+    rounds over while regions are out: the day stays feasible, each call in one round, no
+    fewer calls placed, at no higher cost, over several passes with new cuts."""
+    day = _a_pass(monkeypatch, 0.1)
+    before = day.cost_leaving_just_in_time()
+    placed = sum(map(len, day.rounds))
+    passes = day.improve(seconds=4)
+    assert passes.passes >= 3 and passes.better >= 1
+    assert len(day.cut) == passes.passes
+    assert [c.tolist() for c in day.cut[0]] != [c.tolist() for c in day.cut[1]]
+    assert sum(len(s) for s in day.sent) > len(day.cut[0])
+    assert day.cost_leaving_just_in_time() <= before
+    assert sum(map(len, day.rounds)) >= placed  # a region may place one call for another
+    assert_feasible(day.problem, day.answer())

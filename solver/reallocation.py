@@ -435,9 +435,10 @@ def _improve(
     for each pass's seed) and sends each region, in an order drawn from the seed, to a
     lane for about ``_region_s`` of search, warm-started from its current rounds; its
     answer replaces the region's rounds only when it costs less. Passes follow each other
-    without waiting: the lanes are kept ``_AHEAD`` regions ahead of the answers taken in,
-    a region's rounds are read when it is sent, and a region holding a carer still out in
-    another waits its turn, so two regions never hold one carer or one waiting call. With
+    without waiting: the lanes are kept ``_MAIN_BUSY_S`` of regions ahead of the answers
+    taken in, a region's rounds are read when it is sent, and a region holding a carer
+    still out in another waits its turn, so two regions never hold one carer or one
+    waiting call. With
     ``hand_over``, whole and half rounds go to the carers who drive them cheapest
     (``_hand_over``) as each pass's last region is sent, the carers out in a lane keeping
     theirs, and once more at the end. With ``around`` (one flag per carer) one pass

@@ -17,9 +17,9 @@ from solver import (
     evaluate_rounds,
     reallocate,
 )
+from solver._passes import run_passes
 from solver._precheck import precheck
 from solver._pyvrp_engine import UnsupportedByEngineError, solve_with_pyvrp, unsupported_reason
-from solver.reallocation import _improve
 from tests.solver.conftest import H, street_matrix
 from tests.solver.test_reallocation import assert_feasible, small_days
 
@@ -149,7 +149,7 @@ def test_improvement_pass_shortens_zigzag_rounds() -> None:
     _, feasible = precheck(problem)
     params = ReallocationParams(time_limit_s=5, workers=1, max_part_visits=12, engine="pyvrp")
     params = replace(params, lns_iterations_per_solution=0, solution_limit=500)
-    passes = _improve(
+    passes = run_passes(
         problem,
         stitched,
         start_s,

@@ -24,7 +24,7 @@ from solver import (
     evaluate_rounds,
     reallocate,
 )
-from solver.reallocation import _Passes
+from solver._passes import Passes
 from tests.solver.conftest import H, street_matrix
 
 FAST = ReallocationParams(time_limit_s=1, workers=1, solution_limit=300)
@@ -487,7 +487,7 @@ def test_a_region_is_costed_with_carers_leaving_home_just_in_time() -> None:
     """A region's rounds before and after its search are compared alike: whatever
     departure an engine reported, each carer leaves home just as their first call needs,
     so waiting at home before the round never counts against either side."""
-    from solver.reallocation import _region_cost
+    from solver._passes import region_cost
 
     visits = (Visit(4, 9 * H, 10 * H, 1800), Visit(6, 9 * H, 11 * H, 1800))
     problem = Problem(
@@ -498,7 +498,7 @@ def test_a_region_is_costed_with_carers_leaving_home_just_in_time() -> None:
     just_in_time = evaluate_rounds(problem, [(0, 1)], start_s=start_s, depart_s=[9 * H - 4 * 300])
     assert just_in_time.total.waiting_s == 0
     assert at_shift_start.cost > just_in_time.cost
-    assert _region_cost(problem, [(0, 1)], start_s=start_s) == just_in_time.cost
+    assert region_cost(problem, [(0, 1)], start_s=start_s) == just_in_time.cost
 
 
 @dataclass
@@ -517,9 +517,9 @@ class _Pass:
 
     def improve(
         self, *, seconds: float, around: np.ndarray | None = None, hand_over: bool = True
-    ) -> _Passes:
+    ) -> Passes:
         """Passes (seed 1, two lanes) that must end ``seconds`` from now."""
-        from solver.reallocation import _improve
+        from solver._passes import run_passes
 
         params = ReallocationParams(
             time_limit_s=60,
@@ -529,7 +529,7 @@ class _Pass:
             lns_iterations_per_solution=0,
         )
         self.sent.append([])
-        return _improve(
+        return run_passes(
             self.problem,
             self.rounds,
             self.start_s,
@@ -561,7 +561,7 @@ class _Pass:
 
 def _a_pass(monkeypatch: pytest.MonkeyPatch, region_s: float) -> _Pass:
     """A 400-call day cut into parts of 60, each region given ``region_s``."""
-    from solver import reallocation
+    from solver import _passes
     from solver._precheck import precheck
 
     problem = _spread_day(0, 400, 40)
@@ -575,7 +575,7 @@ def _a_pass(monkeypatch: pytest.MonkeyPatch, region_s: float) -> _Pass:
         [],
         [],
     )
-    regroup, flight = reallocation.regroup, reallocation._Flight
+    regroup, flight = _passes.regroup, _passes._Flight
 
     def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
         regions = regroup(*args, **kwargs)
@@ -587,9 +587,9 @@ def _a_pass(monkeypatch: pytest.MonkeyPatch, region_s: float) -> _Pass:
         state.sent[-1].append(sent.limit_s)
         return sent
 
-    monkeypatch.setattr(reallocation, "regroup", recording)
-    monkeypatch.setattr(reallocation, "_Flight", sending)
-    monkeypatch.setattr(reallocation, "_REGION_S", region_s)
+    monkeypatch.setattr(_passes, "regroup", recording)
+    monkeypatch.setattr(_passes, "_Flight", sending)
+    monkeypatch.setattr(_passes, "_REGION_S", region_s)
     return state
 
 

@@ -123,12 +123,11 @@ def run_passes(
     without waiting: the lanes are kept ``_MAIN_BUSY_S`` of regions ahead of the answers
     taken in, a region's rounds are read when it is sent, and a region holding a carer
     still out in another waits its turn, so two regions never hold one carer or one
-    waiting call. With
-    ``hand_over``, whole and half rounds go to the carers who drive them cheapest
-    (``hand_over_rounds``) as each pass's last region is sent, the carers out in a lane keeping
-    theirs, and once more at the end. With ``around`` (one flag per carer) one pass
-    searches only the regions holding a flagged carer. Answers are taken in the order the
-    regions were sent, so only the clock decides where the passes stop.
+    waiting call. With ``hand_over``, whole and half rounds go to the carers who drive
+    them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers
+    out in a lane keeping theirs, and once more at the end. With ``around`` (one flag per
+    carer) one pass searches only the regions holding a flagged carer. Answers are taken
+    in the order the regions were sent, so only the clock decides where the passes stop.
     """
     region_s = region_time_s(problem, params)
     ahead = 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
@@ -162,8 +161,9 @@ def run_passes(
         init = [[local_of[i] for i in rounds[k]] for k in carers]
         schedule = {local_of[i]: start_s[i] for k in carers for i in rounds[k]}
         sub_feasible = feasible[np.ix_(part.visits, part.carers)]
-        job = (sub, sub_feasible, params, limit(), init, None, schedule)
-        flight = _Flight(part, waiting, sub, init, schedule, limit())
+        limit_s = limit()
+        job = (sub, sub_feasible, params, limit_s, init, None, schedule)
+        flight = _Flight(part, waiting, sub, init, schedule, limit_s)
         flights.append((pool.submit(solve_part_or_nothing, job), flight))
         out[part.carers] = True
         claimed[waiting] = True

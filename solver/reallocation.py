@@ -35,7 +35,9 @@ _ORTOOLS_WEIGHT = 2.0
 # different places. County benchmark at 120 s, quiet machine (23 Nov):
 # 0.6 in three passes 5,925 served / 464.8 h travel; 0.7 in six 5,919 / 455.8 h. Under
 # load 2.7: parts only 5,896 / 502 h; 0.3 in one pass 5,901 / 490 h. With OR-Tools
-# regions (cold parts, session 2) it gave nothing.
+# regions (cold parts, session 2) it gave nothing. Passes back to back (session 9), three
+# runs each: 0.7 378.2-386.6 h, 5,937-5,946 served; 0.85 370.9-376.6 h but 5,906-5,934
+# served (the parts' time buys the calls served, which come first).
 _IMPROVE_SHARE = 0.7
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -67,8 +67,8 @@ def region_time_s(problem: Problem, params: ReallocationParams) -> float:
 @dataclass(frozen=True)
 class _Flight:
     """A region sent to a lane: its carers and calls (whole-day indices), the calls in no
-    round it was given to place, and its problem, rounds, start times and search limit as
-    sent."""
+    round it was given to place, its problem, rounds, start times and search limit as
+    sent, and the pass that cut it."""
 
     region: Part
     pending: IntArray
@@ -76,6 +76,7 @@ class _Flight:
     init: list[list[int]]
     schedule: dict[int, int]
     limit_s: float
+    pass_no: int
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,9 @@ def run_passes(
     them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers
     out in a lane keeping theirs, and once more at the end. With ``around`` (one flag per
     carer) one pass searches only the regions holding a flagged carer. Answers are taken
-    in the order the regions were sent, so only the clock decides where the passes stop.
+    in the order the regions were sent, so where the passes stop is decided by the clock,
+    or, when ``params.solution_limit`` bounds each region's search, by the first pass
+    none of whose regions came back better (then the same inputs give the same answer).
     """
     region_s = region_time_s(problem, params)
     ahead = 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
@@ -139,11 +142,16 @@ def run_passes(
     flights: deque[tuple[Future[_ortools_engine.EngineResult], _Flight]] = deque()
     queue: list[Part] = []
     passes = better = 0
+    out_of_pass: Counter[int] = Counter()  # regions of each pass still to be taken in
+    better_of_pass: Counter[int] = Counter()
+    settled = False  # a whole pass came back with nothing better (``solution_limit`` runs)
     overhead_s = _FIRST_REGION_OVERHEAD_S  # a region's lane time beyond its search
     hand_over_s = 0.0
     pool: ProcessPoolExecutor | _InLine = ProcessPoolExecutor(lanes) if lanes > 1 else _InLine()
 
     def time_for_one_more() -> bool:
+        if settled:
+            return False
         in_lane_rounds = -(-(len(flights) + 1) // lanes)
         reserve = hand_over_s if hand_over else 0.0
         return time.perf_counter() + in_lane_rounds * (limit() + overhead_s) + reserve <= end
@@ -163,27 +171,37 @@ def run_passes(
         sub_feasible = feasible[np.ix_(part.visits, part.carers)]
         limit_s = limit()
         job = (sub, sub_feasible, params, limit_s, init, None, schedule)
-        flight = _Flight(part, waiting, sub, init, schedule, limit_s)
+        flight = _Flight(part, waiting, sub, init, schedule, limit_s, passes)
         flights.append((pool.submit(solve_part_or_nothing, job), flight))
+        out_of_pass[passes] += 1
         out[part.carers] = True
         claimed[waiting] = True
 
     def take_in() -> None:
-        nonlocal better, overhead_s
+        nonlocal overhead_s, settled
         future, flight = flights.popleft()
         result = future.result()
-        region = flight.region
-        out[region.carers] = False
+        out[flight.region.carers] = False
         claimed[flight.pending] = False
         seen = max(0.0, result.wall_s - flight.limit_s) + _REGION_TRANSFER_S
         overhead_s = 0.5 * (overhead_s + seen)
+        better_of_pass[flight.pass_no] += keep(flight, result)
+        out_of_pass[flight.pass_no] -= 1
+        whole = flight.pass_no < passes and out_of_pass[flight.pass_no] == 0
+        if whole and params.solution_limit is not None and not better_of_pass[flight.pass_no]:
+            settled = True
+
+    def keep(flight: _Flight, result: _ortools_engine.EngineResult) -> bool:
+        """Take a region's answer into the day when it costs less than its rounds did."""
+        nonlocal better
         if result.status == "failed":
-            return
+            return False
         old = region_cost(flight.sub, flight.init, start_s=flight.schedule)
         new = region_cost(flight.sub, result.rounds, start_s=result.start_s)
         if new >= old:
-            return
+            return False
         better += 1
+        region = flight.region
         placed[region.visits] = False
         for j, k in enumerate(region.carers.tolist()):
             rounds[k] = tuple(int(region.visits[i]) for i in result.rounds[j])
@@ -191,6 +209,7 @@ def run_passes(
             placed[list(rounds[k])] = True
         for i, t in result.start_s.items():
             start_s[int(region.visits[i])] = t
+        return True
 
     def hand_over_now() -> None:
         nonlocal hand_over_s

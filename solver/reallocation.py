@@ -115,9 +115,10 @@ def reallocate(
     before it, and the repair stops in time for the final costing.
 
     Same inputs and seed give the same answer, on one worker or several, when
-    ``params.solution_limit`` stops each part's search before its share of the time limit
-    (OR-Tools solution limit, PyVRP iteration limit, a bounded greedy) and the repair
-    finishes before the deadline; with only a wall-clock limit a busier machine stops the
+    ``params.solution_limit`` stops each part's and region's search before its share of
+    the time limit (OR-Tools solution limit, PyVRP iteration limit, a bounded greedy), the
+    passes stop at the first pass with no region better before the deadline, and the
+    repair finishes before it; with only a wall-clock limit a busier machine stops the
     search at a different point, so answers can differ slightly between runs.
 
     Parameters

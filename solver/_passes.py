@@ -134,16 +134,14 @@ def run_passes(
     """
     region_s = region_time_s(problem, params)
     ahead = 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
-    placed = np.zeros(problem.num_visits, dtype=bool)
-    for r in rounds:
-        placed[list(r)] = True
+    placed = placed_calls(problem, rounds)
+    servable = feasible.any(axis=1)  # calls some carer could take
     out = np.zeros(problem.num_carers, dtype=bool)  # carers in a region sent to a lane
     claimed = np.zeros(problem.num_visits, dtype=bool)  # waiting calls sent with one
     flights: deque[tuple[Future[_ortools_engine.EngineResult], _Flight]] = deque()
     queue: list[Part] = []
-    passes = better = 0
-    out_of_pass: Counter[int] = Counter()  # regions of each pass still to be taken in
-    better_of_pass: Counter[int] = Counter()
+    passes = 0
+    better_of_pass: Counter[int] = Counter()  # regions kept, by the pass that cut them
     settled = False  # a whole pass came back with nothing better (``solution_limit`` runs)
     overhead_s = _FIRST_REGION_OVERHEAD_S  # a region's lane time beyond its search
     hand_over_s = 0.0
@@ -173,7 +171,6 @@ def run_passes(
         job = (sub, sub_feasible, params, limit_s, init, None, schedule)
         flight = _Flight(part, waiting, sub, init, schedule, limit_s, passes)
         flights.append((pool.submit(solve_part_or_nothing, job), flight))
-        out_of_pass[passes] += 1
         out[part.carers] = True
         claimed[waiting] = True
 
@@ -186,21 +183,21 @@ def run_passes(
         seen = max(0.0, result.wall_s - flight.limit_s) + _REGION_TRANSFER_S
         overhead_s = 0.5 * (overhead_s + seen)
         better_of_pass[flight.pass_no] += keep(flight, result)
-        out_of_pass[flight.pass_no] -= 1
-        whole = flight.pass_no < passes and out_of_pass[flight.pass_no] == 0
+        # Regions go out pass by pass and come back in that order, so a pass is all back
+        # once the next pass has been cut and no region of it is still out.
+        next_out = flights[0][1].pass_no if flights else passes + 1
+        whole = flight.pass_no < min(passes, next_out)
         if whole and params.solution_limit is not None and not better_of_pass[flight.pass_no]:
             settled = True
 
     def keep(flight: _Flight, result: _ortools_engine.EngineResult) -> bool:
         """Take a region's answer into the day when it costs less than its rounds did."""
-        nonlocal better
         if result.status == "failed":
             return False
         old = region_cost(flight.sub, flight.init, start_s=flight.schedule)
         new = region_cost(flight.sub, result.rounds, start_s=result.start_s)
         if new >= old:
             return False
-        better += 1
         region = flight.region
         placed[region.visits] = False
         for j, k in enumerate(region.carers.tolist()):
@@ -220,7 +217,7 @@ def run_passes(
         hand_over_s = time.perf_counter() - began
 
     def cut(pass_seed: int) -> list[Part]:
-        pending = np.flatnonzero(~placed & ~claimed & feasible.any(axis=1)).tolist()
+        pending = np.flatnonzero(~placed & ~claimed & servable).tolist()
         regions = regroup(
             problem,
             rounds,
@@ -243,6 +240,7 @@ def run_passes(
                     break
                 if passes and hand_over:
                     hand_over_now()
+                better = sum(better_of_pass.values())
                 log_progress(problem, rounds, f"{passes} passes ({better} regions better)")
                 queue = cut(seed + passes)
                 if not queue:
@@ -262,7 +260,7 @@ def run_passes(
             hand_over_now()
     finally:
         pool.shutdown(cancel_futures=True)
-    return Passes(passes, better, hand_over_s)
+    return Passes(passes, sum(better_of_pass.values()), hand_over_s)
 
 
 def hand_over_rounds(
@@ -301,6 +299,14 @@ def region_cost(
     ).cost
 
 
+def placed_calls(problem: Problem, rounds: Sequence[Sequence[int]]) -> BoolArray:
+    """One flag per call: whether it is in one of ``rounds``."""
+    placed = np.zeros(problem.num_visits, dtype=bool)
+    for r in rounds:
+        placed[list(r)] = True
+    return placed
+
+
 def and_not_scheduled(
     problem: Problem, rounds: Sequence[Sequence[int]], known: Sequence[Unserved]
 ) -> list[Unserved]:
@@ -308,9 +314,7 @@ def and_not_scheduled(
 
     For callers that already hold the pre-check's reasons, so ``evaluate_rounds`` need not
     run it again (a second or more on a county day)."""
-    out = np.ones(problem.num_visits, dtype=bool)
-    for r in rounds:
-        out[list(r)] = False
+    out = ~placed_calls(problem, rounds)
     out[[u.visit for u in known]] = False
     return [*known, *(Unserved(int(i), UnservedReason.NOT_SCHEDULED) for i in np.flatnonzero(out))]
 

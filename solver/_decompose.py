@@ -156,6 +156,13 @@ def share_carers(
     return assigned
 
 
+def round_trip_matrix(problem: Problem) -> np.ndarray:
+    """Seconds there and back between every two locations at the first travel mode: the
+    symmetric distance the cuts are made by."""
+    travel = problem.travel_s[0]
+    return travel + travel.T
+
+
 def _bisect(
     weight: np.ndarray, unit_locs: IntArray, sym: np.ndarray, max_size: int, seed: int
 ) -> list[IntArray]:
@@ -199,8 +206,7 @@ def decompose(problem: Problem, *, max_part_visits: int, seed: int) -> list[Part
     n, m = problem.num_visits, problem.num_carers
     if n <= max_part_visits:
         return [Part(np.arange(n, dtype=np.int64), np.arange(m, dtype=np.int64))]
-    travel = problem.travel_s[0]
-    sym = travel + travel.T
+    sym = round_trip_matrix(problem)
     unit_of_visit, unit_locs = _units(problem)
     weight = np.bincount(unit_of_visit, minlength=unit_locs.size)
     carer_start = np.array([c.start_location for c in problem.carers], dtype=np.int64)
@@ -243,6 +249,7 @@ def regroup(
     seed: int,
     pending: Sequence[int] = (),
     feasible: np.ndarray | None = None,
+    round_trip_s: np.ndarray | None = None,
 ) -> list[Part]:
     """Parts of carers whose current rounds lie near each other, each with their rounds' visits.
 
@@ -263,10 +270,12 @@ def regroup(
         Target largest part (a part's visits plus one per carer).
     seed
         Chooses the first pivot of each bisection.
+    round_trip_s
+        ``round_trip_matrix(problem)``, for a caller that regroups one day many times
+        (a tenth of a second each time on a county day).
     """
     m = problem.num_carers
-    travel = problem.travel_s[0]
-    sym = travel + travel.T
+    sym = round_trip_matrix(problem) if round_trip_s is None else round_trip_s
     loc = np.array([v.location for v in problem.visits], dtype=np.int64)
     anchor = np.array([c.start_location for c in problem.carers], dtype=np.int64)
     for k, seq in enumerate(rounds):

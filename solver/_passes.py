@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 
 from solver import _ortools_engine
-from solver._decompose import Part, regroup
+from solver._decompose import Part, regroup, round_trip_matrix
 from solver._parts import (
     MIN_PART_S,
     Job,
@@ -136,6 +136,7 @@ def run_passes(
     ahead = 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
     placed = placed_calls(problem, rounds)
     servable = feasible.any(axis=1)  # calls some carer could take
+    round_trip_s = round_trip_matrix(problem)  # for the cuts, once rather than every pass
     out = np.zeros(problem.num_carers, dtype=bool)  # carers in a region sent to a lane
     claimed = np.zeros(problem.num_visits, dtype=bool)  # waiting calls sent with one
     flights: deque[tuple[Future[_ortools_engine.EngineResult], _Flight]] = deque()
@@ -225,6 +226,7 @@ def run_passes(
             seed=pass_seed,
             pending=pending,
             feasible=feasible,
+            round_trip_s=round_trip_s,
         )
         if len(regions) < 2:
             return []
@@ -325,11 +327,18 @@ def log_progress(problem: Problem, rounds: Sequence[Sequence[int]], message: str
     Costs a pass over every round, so only when the debug log is on."""
     if not logger.isEnabledFor(logging.DEBUG):
         return
-    travel_s = 0
+    travel_s = home_s = 0
     for k, seq in enumerate(rounds):
         if seq:
             stops = round_stops(problem, k, seq)
-            travel = problem.travel_s[problem.carers[k].travel_mode]
-            travel_s += int(travel[stops[:-1], stops[1:]].sum())
+            legs = problem.travel_s[problem.carers[k].travel_mode][stops[:-1], stops[1:]]
+            travel_s += int(legs.sum())
+            home_s += int(legs[0] + legs[-1])
     placed = sum(map(len, rounds))
-    logger.debug("%s: %d calls placed, %.1f h travel", message, placed, travel_s / 3600)
+    logger.debug(
+        "%s: %d calls placed, %.1f h travel (%.1f h of it from home and back)",
+        message,
+        placed,
+        travel_s / 3600,
+        home_s / 3600,
+    )

@@ -200,11 +200,19 @@ def run_passes(
         if new >= old:
             return False
         region = flight.region
+        carers = region.carers.tolist()
+        found = [tuple(int(region.visits[i]) for i in r) for r in result.rounds]
+        # OR-Tools may serve one half of a double-up and leave out the other.
+        now = [rounds[k] for k in carers]
+        if halves_alone(problem, region.visits, found, placed) > halves_alone(
+            problem, region.visits, now, placed
+        ):
+            return False
         placed[region.visits] = False
-        for j, k in enumerate(region.carers.tolist()):
-            rounds[k] = tuple(int(region.visits[i]) for i in result.rounds[j])
-            depart_s[k] = result.depart_s[j]
-            placed[list(rounds[k])] = True
+        for k, seq, d in zip(carers, found, result.depart_s, strict=True):
+            rounds[k] = seq
+            depart_s[k] = d
+            placed[list(seq)] = True
         for i, t in result.start_s.items():
             start_s[int(region.visits[i])] = t
         return True
@@ -299,6 +307,20 @@ def region_cost(
     return evaluate_rounds(
         problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
     ).cost
+
+
+def halves_alone(
+    problem: Problem, visits: IntArray, found: Sequence[Sequence[int]], placed: BoolArray
+) -> int:
+    """How many double-up halves a region's rounds ``found`` (whole-day call indices, the
+    region holding ``visits``) serve without the other half: the other half in the region
+    but in none of ``found``, or outside it and in no round (``placed``)."""
+    partner = problem.partner
+    in_found = placed_calls(problem, found)
+    halves = np.flatnonzero(in_found & (partner >= 0))
+    others = partner[halves]
+    inside = np.isin(others, visits)
+    return int(np.sum(np.where(inside, ~in_found[others], ~placed[others])))
 
 
 def placed_calls(problem: Problem, rounds: Sequence[Sequence[int]]) -> BoolArray:

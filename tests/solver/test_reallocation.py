@@ -651,3 +651,72 @@ def test_passes_back_to_back_keep_every_call_once_and_cost_no_more(
     assert day.cost_leaving_just_in_time() <= before
     assert sum(map(len, day.rounds)) >= placed  # a region may place one call for another
     assert_feasible(day.problem, day.answer())
+
+
+def test_halves_alone_counts_double_up_halves_served_without_the_other() -> None:
+    """A region's answer that serves one half of a double-up and not the other counts it,
+    whether the other half is in the region or outside it and in no round."""
+    from solver._passes import halves_alone
+
+    visits = (
+        Visit(0, 9 * H, 10 * H, 1800, sync_group=0),
+        Visit(0, 9 * H, 10 * H, 1800, sync_group=0),
+        Visit(1, 9 * H, 12 * H, 1800),
+    )
+    problem = Problem(
+        visits=visits,
+        carers=(Carer(0, 2, 2, 7 * H, 14 * H), Carer(0, 2, 2, 7 * H, 14 * H)),
+        travel_s=street_matrix(3),
+    )
+    both, region = np.array([0, 1, 2]), np.array([0, 2])
+    placed = np.array([False, False, True])
+    assert halves_alone(problem, both, [(0, 2), (1,)], placed) == 0
+    assert halves_alone(problem, both, [(0, 2), ()], placed) == 1
+    assert halves_alone(problem, region, [(0, 2), ()], placed) == 1  # call 1 in no round
+    assert halves_alone(problem, region, [(0, 2), ()], np.array([False, True, True])) == 0
+
+
+def _one_half_only(job):  # type: ignore[no-untyped-def]
+    """A region's search that, like OR-Tools at times, serves one half of each double-up
+    it places and leaves out the other (module level, so the lanes can take it)."""
+    from solver._parts import solve_part_or_nothing
+
+    result = solve_part_or_nothing(job)
+    drop = {int(b) for a, b in job[0].sync_pairs if any(a in r for r in result.rounds)}
+    rounds = tuple(tuple(i for i in r if i not in drop) for r in result.rounds)
+    return replace(result, rounds=rounds)
+
+
+def test_passes_take_no_answer_that_serves_one_half_of_a_double_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A region's answer serving one half of a double-up without the other is not taken,
+    even though it costs less than leaving both out: the next region holding that half
+    could not be modelled (the product day crashed this way), and a double-up served
+    by one carer is no service."""
+    from solver import _passes
+
+    day = _a_pass(monkeypatch, 0.1)
+    # Calls 2j and 2j+1 (j < 10) become double-ups at one place and time, both in no
+    # round; soft windows, as on the product day, send the regions to OR-Tools.
+    visits = list(day.problem.visits)
+    for j in range(10):
+        a, b = visits[2 * j], visits[2 * j + 1]
+        visits[2 * j] = replace(a, sync_group=j)
+        visits[2 * j + 1] = replace(a, sync_group=j, carer=b.carer)
+    soft = replace(day.problem.objective, hard_windows=False, max_lateness_s=1800)
+    day.problem = replace(day.problem, visits=tuple(visits), objective=soft)
+    day.rounds[:] = [tuple(i for i in r if i >= 20) for r in day.rounds]
+    day.feasible = _passes_feasible(day.problem)
+    monkeypatch.setattr(_passes, "solve_part_or_nothing", _one_half_only)
+    passes = day.improve(seconds=3, hand_over=False)
+    assert passes.passes >= 2
+    in_rounds = {i for r in day.rounds for i in r}
+    assert all((2 * j in in_rounds) == (2 * j + 1 in in_rounds) for j in range(10))
+    assert not in_rounds & set(range(20))  # the regions' only answers for them split them
+
+
+def _passes_feasible(problem: Problem) -> np.ndarray:
+    from solver._precheck import precheck
+
+    return precheck(problem)[1]

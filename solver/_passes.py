@@ -260,8 +260,14 @@ def run_passes(
                 free = next((j for j, r in enumerate(queue) if not out[r.carers].any()), None)
                 if free is None:
                     break  # every region left holds a carer still out
-                send(queue.pop(free))
+                region = queue.pop(free)
+                # Cut while regions were out, it may have lost a double-up half since: an
+                # answer taken in (OR-Tools moves double-ups) gave it to a carer outside.
+                if pairs_whole(problem, rounds, region.carers):
+                    send(region)
             if not flights:
+                if not queue and time_for_one_more():
+                    continue  # this pass's last regions were out of date: the next pass
                 break  # out of time
             take_in()
         while flights:
@@ -307,6 +313,16 @@ def region_cost(
     return evaluate_rounds(
         problem, rounds, start_s=start_s, depart_s=depart_s, unserved=left_out
     ).cost
+
+
+def pairs_whole(problem: Problem, rounds: Sequence[Sequence[int]], carers: IntArray) -> bool:
+    """Whether ``carers`` hold both halves of every double-up they hold one of in ``rounds``."""
+    partner = problem.partner
+    calls = np.array([i for k in carers.tolist() for i in rounds[k]], dtype=np.int64)
+    held = np.zeros(problem.num_visits, dtype=bool)
+    held[calls] = True
+    halves = calls[partner[calls] >= 0]
+    return bool(held[partner[halves]].all())
 
 
 def halves_alone(

@@ -676,6 +676,26 @@ def test_halves_alone_counts_double_up_halves_served_without_the_other() -> None
     assert halves_alone(problem, region, [(0, 2), ()], np.array([False, True, True])) == 0
 
 
+def test_pairs_whole_asks_that_a_region_hold_both_halves_of_its_double_ups() -> None:
+    """A region cut while others were out may have lost a double-up half to a carer
+    outside it since; such a region is not sent (its subproblem could not be built)."""
+    from solver._passes import pairs_whole
+
+    visits = (
+        Visit(0, 9 * H, 10 * H, 1800, sync_group=0),
+        Visit(0, 9 * H, 10 * H, 1800, sync_group=0),
+        Visit(1, 9 * H, 12 * H, 1800),
+    )
+    carer = Carer(0, 2, 2, 7 * H, 14 * H)
+    problem = Problem(visits=visits, carers=(carer,) * 3, travel_s=street_matrix(3))
+    rounds = [(0, 2), (1,), ()]
+    assert pairs_whole(problem, rounds, np.array([0, 1]))
+    assert not pairs_whole(problem, rounds, np.array([0]))
+    assert not pairs_whole(problem, rounds, np.array([1, 2]))
+    assert pairs_whole(problem, [(2,), (0,), (1,)], np.array([1, 2]))
+    assert pairs_whole(problem, rounds, np.array([2]))
+
+
 def _one_half_only(job):  # type: ignore[no-untyped-def]
     """A region's search that, like OR-Tools at times, serves one half of each double-up
     it places and leaves out the other (module level, so the lanes can take it)."""

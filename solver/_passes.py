@@ -124,7 +124,9 @@ def run_passes(
     without waiting: the lanes are kept ``_MAIN_BUSY_S`` of regions ahead of the answers
     taken in, a region's rounds are read when it is sent, and a region holding a carer
     still out in another waits its turn, so two regions never hold one carer or one
-    waiting call. With ``hand_over``, whole and half rounds go to the carers who drive
+    waiting call. A region whose carers no longer hold both halves of a double-up (an
+    answer taken in since its cut moved one away) is not sent, and no answer is taken that
+    serves one half of a double-up without the other. With ``hand_over``, whole and half rounds go to the carers who drive
     them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers
     out in a lane keeping theirs, and once more at the end. With ``around`` (one flag per
     carer) one pass searches only the regions holding a flagged carer. Answers are taken

@@ -126,9 +126,10 @@ def run_passes(
     still out in another waits its turn, so two regions never hold one carer or one
     waiting call. A region whose carers no longer hold both halves of a double-up (an
     answer taken in since its cut moved one away) is not sent, and no answer is taken that
-    serves one half of a double-up without the other. With ``hand_over``, whole and half rounds go to the carers who drive
-    them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers
-    out in a lane keeping theirs, and once more at the end. With ``around`` (one flag per
+    serves one half of a double-up without the other (``pairs_whole``). With
+    ``hand_over``, whole and half rounds go to the carers who drive them cheapest
+    (``hand_over_rounds``) as each pass's last region is sent, the carers out in a lane
+    keeping theirs, and once more at the end. With ``around`` (one flag per
     carer) one pass searches only the regions holding a flagged carer. Answers are taken
     in the order the regions were sent, so where the passes stop is decided by the clock,
     or, when ``params.solution_limit`` bounds each region's search, by the first pass
@@ -201,17 +202,12 @@ def run_passes(
         new = region_cost(flight.sub, result.rounds, start_s=result.start_s)
         if new >= old:
             return False
+        if not pairs_whole(flight.sub, result.rounds):
+            return False  # OR-Tools may serve one half of a double-up, not the other
         region = flight.region
-        carers = region.carers.tolist()
         found = [tuple(int(region.visits[i]) for i in r) for r in result.rounds]
-        # OR-Tools may serve one half of a double-up and leave out the other.
-        now = [rounds[k] for k in carers]
-        if halves_alone(problem, region.visits, found, placed) > halves_alone(
-            problem, region.visits, now, placed
-        ):
-            return False
         placed[region.visits] = False
-        for k, seq, d in zip(carers, found, result.depart_s, strict=True):
+        for k, seq, d in zip(region.carers.tolist(), found, result.depart_s, strict=True):
             rounds[k] = seq
             depart_s[k] = d
             placed[list(seq)] = True
@@ -265,7 +261,7 @@ def run_passes(
                 region = queue.pop(free)
                 # Cut while regions were out, it may have lost a double-up half since: an
                 # answer taken in (OR-Tools moves double-ups) gave it to a carer outside.
-                if pairs_whole(problem, rounds, region.carers):
+                if pairs_whole(problem, [rounds[k] for k in region.carers.tolist()]):
                     send(region)
             if not flights:
                 if not queue and time_for_one_more():
@@ -317,28 +313,12 @@ def region_cost(
     ).cost
 
 
-def pairs_whole(problem: Problem, rounds: Sequence[Sequence[int]], carers: IntArray) -> bool:
-    """Whether ``carers`` hold both halves of every double-up they hold one of in ``rounds``."""
+def pairs_whole(problem: Problem, rounds: Sequence[Sequence[int]]) -> bool:
+    """Whether ``rounds`` hold both halves of every double-up they hold one of: what a
+    region must hold to be modelled, and what its answer must serve."""
     partner = problem.partner
-    calls = np.array([i for k in carers.tolist() for i in rounds[k]], dtype=np.int64)
-    held = np.zeros(problem.num_visits, dtype=bool)
-    held[calls] = True
-    halves = calls[partner[calls] >= 0]
-    return bool(held[partner[halves]].all())
-
-
-def halves_alone(
-    problem: Problem, visits: IntArray, found: Sequence[Sequence[int]], placed: BoolArray
-) -> int:
-    """How many double-up halves a region's rounds ``found`` (whole-day call indices, the
-    region holding ``visits``) serve without the other half: the other half in the region
-    but in none of ``found``, or outside it and in no round (``placed``)."""
-    partner = problem.partner
-    in_found = placed_calls(problem, found)
-    halves = np.flatnonzero(in_found & (partner >= 0))
-    others = partner[halves]
-    inside = np.isin(others, visits)
-    return int(np.sum(np.where(inside, ~in_found[others], ~placed[others])))
+    held = placed_calls(problem, rounds)
+    return bool(held[partner[held & (partner >= 0)]].all())
 
 
 def placed_calls(problem: Problem, rounds: Sequence[Sequence[int]]) -> BoolArray:

@@ -653,29 +653,6 @@ def test_passes_back_to_back_keep_every_call_once_and_cost_no_more(
     assert_feasible(day.problem, day.answer())
 
 
-def test_halves_alone_counts_double_up_halves_served_without_the_other() -> None:
-    """A region's answer that serves one half of a double-up and not the other counts it,
-    whether the other half is in the region or outside it and in no round."""
-    from solver._passes import halves_alone
-
-    visits = (
-        Visit(0, 9 * H, 10 * H, 1800, sync_group=0),
-        Visit(0, 9 * H, 10 * H, 1800, sync_group=0),
-        Visit(1, 9 * H, 12 * H, 1800),
-    )
-    problem = Problem(
-        visits=visits,
-        carers=(Carer(0, 2, 2, 7 * H, 14 * H), Carer(0, 2, 2, 7 * H, 14 * H)),
-        travel_s=street_matrix(3),
-    )
-    both, region = np.array([0, 1, 2]), np.array([0, 2])
-    placed = np.array([False, False, True])
-    assert halves_alone(problem, both, [(0, 2), (1,)], placed) == 0
-    assert halves_alone(problem, both, [(0, 2), ()], placed) == 1
-    assert halves_alone(problem, region, [(0, 2), ()], placed) == 1  # call 1 in no round
-    assert halves_alone(problem, region, [(0, 2), ()], np.array([False, True, True])) == 0
-
-
 def test_pairs_whole_asks_that_a_region_hold_both_halves_of_its_double_ups() -> None:
     """A region cut while others were out may have lost a double-up half to a carer
     outside it since; such a region is not sent (its subproblem could not be built)."""
@@ -688,12 +665,11 @@ def test_pairs_whole_asks_that_a_region_hold_both_halves_of_its_double_ups() -> 
     )
     carer = Carer(0, 2, 2, 7 * H, 14 * H)
     problem = Problem(visits=visits, carers=(carer,) * 3, travel_s=street_matrix(3))
-    rounds = [(0, 2), (1,), ()]
-    assert pairs_whole(problem, rounds, np.array([0, 1]))
-    assert not pairs_whole(problem, rounds, np.array([0]))
-    assert not pairs_whole(problem, rounds, np.array([1, 2]))
-    assert pairs_whole(problem, [(2,), (0,), (1,)], np.array([1, 2]))
-    assert pairs_whole(problem, rounds, np.array([2]))
+    assert pairs_whole(problem, [(0, 2), (1,)])
+    assert not pairs_whole(problem, [(0, 2)])
+    assert not pairs_whole(problem, [(1,), ()])
+    assert pairs_whole(problem, [(0,), (1,)])
+    assert pairs_whole(problem, [()])
 
 
 def _one_half_only(job):  # type: ignore[no-untyped-def]
@@ -715,6 +691,7 @@ def test_passes_take_no_answer_that_serves_one_half_of_a_double_up(
     could not be modelled (the product day crashed this way), and a double-up served
     by one carer is no service."""
     from solver import _passes
+    from solver._precheck import precheck
 
     day = _a_pass(monkeypatch, 0.1)
     # Calls 2j and 2j+1 (j < 10) become double-ups at one place and time, both in no
@@ -727,16 +704,10 @@ def test_passes_take_no_answer_that_serves_one_half_of_a_double_up(
     soft = replace(day.problem.objective, hard_windows=False, max_lateness_s=1800)
     day.problem = replace(day.problem, visits=tuple(visits), objective=soft)
     day.rounds[:] = [tuple(i for i in r if i >= 20) for r in day.rounds]
-    day.feasible = _passes_feasible(day.problem)
+    day.feasible = precheck(day.problem)[1]
     monkeypatch.setattr(_passes, "solve_part_or_nothing", _one_half_only)
     passes = day.improve(seconds=3, hand_over=False)
     assert passes.passes >= 2
     in_rounds = {i for r in day.rounds for i in r}
     assert all((2 * j in in_rounds) == (2 * j + 1 in in_rounds) for j in range(10))
     assert not in_rounds & set(range(20))  # the regions' only answers for them split them
-
-
-def _passes_feasible(problem: Problem) -> np.ndarray:
-    from solver._precheck import precheck
-
-    return precheck(problem)[1]

@@ -44,7 +44,9 @@ _BLOCKED = 10**9
 # 164 and 175 regions of two saved county answers, 0.08 s each: the defaults cut 7.1 and
 # 4.7 h of travel and placed none of the calls waiting; these settings cut 8.2 and 5.3 h
 # and placed 4 and 2 (without Swap22 alone: 5.7 h and 5 placed; 10 perturbed alone: 9.2 h
-# and none). A region runs about 100 iterations in its 0.08 s instead of 42.
+# and none). A region runs about 100 iterations in its 0.08 s instead of 42. Seven paired
+# 120 s county days: 381.2 h against 384.4 h, as many calls served (within the runs'
+# noise; see benchmarks/NOTES-solver-interface.md, session 11).
 _WARM_START_PARAMS = pyvrp.SolveParams(
     operators=[op for op in OPERATORS if op is not Swap22],
     perturbation=PerturbationParams(min_perturbations=1, max_perturbations=10),
@@ -122,7 +124,8 @@ def solve_with_pyvrp(
         keep is left out with its other half (``PARTNER_UNSERVED``).
     initial
         Rounds to start the search from (one sequence per carer); calls the model leaves
-        out are skipped. Without it PyVRP starts from random solutions.
+        out are skipped, and the search runs with ``_WARM_START_PARAMS``. Without it PyVRP
+        starts from random solutions, with its default settings.
 
     Returns
     -------

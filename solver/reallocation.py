@@ -159,7 +159,10 @@ def reallocate(
 
     parts = decompose(problem, max_part_visits=params.max_part_visits, seed=params.seed)
     if initial is not None and params.engine == "auto" and len(parts) == 1:
-        params = replace(params, engine="ortools")  # PyVRP takes no warm start
+        # PyVRP would start cold here, ignoring the rounds given: ``solve_part_or_nothing``
+        # warm-starts it only from a feasible answer with start times (a pass's region).
+        # OR-Tools and the LNS start from the rounds given.
+        params = replace(params, engine="ortools")
     if len(parts) > 1 and params.engine == "auto":
         # Parts go to PyVRP, which may leave out calls a part has no room for; a part with
         # double-ups has them placed by OR-Tools first and pinned (``_solve_pinned``).

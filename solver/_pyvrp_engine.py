@@ -43,10 +43,9 @@ _BLOCKED = 10**9
 # without Swap22, and at most 10 calls perturbed per iteration instead of 25. On the same
 # 164 and 175 regions of two saved county answers, 0.08 s each: the defaults cut 7.1 and
 # 4.7 h of travel and added none of the calls waiting (net; given 1 s they do); these
-# settings cut 8.2 and 5.3 h and added 4 and 2 (without Swap22 alone: 5.7 h and 5 added;
-# 10 perturbed alone: 9.2 h and none). A region runs about 100 iterations in its 0.08 s instead of 42. Seven paired
-# 120 s county days: 381.2 h against 384.4 h, as many calls served (within the runs'
-# noise; see benchmarks/NOTES-solver-interface.md, session 11).
+# settings cut 8.2 and 5.3 h and added 4 and 2, running about 100 iterations per region
+# instead of 42. Seven paired 120 s county days: 381.2 h against 384.4 h, as many calls
+# served, within the runs' noise (benchmarks/NOTES-solver-interface.md, session 11).
 _WARM_START_PARAMS = pyvrp.SolveParams(
     operators=[op for op in OPERATORS if op is not Swap22],
     perturbation=PerturbationParams(min_perturbations=1, max_perturbations=10),

@@ -47,6 +47,17 @@ _REGION_S = 0.1
 # The same for regions OR-Tools searches (e.g. soft windows, which PyVRP cannot cost): its
 # model takes longer to build, and 0.25 s is what the product day was measured with.
 _ORTOOLS_REGION_S = 0.25
+# Passes cut once this share of the passes' time has gone cut regions ``_LATE_SCALE``
+# times larger, each searched that many times longer (the same search time per call), on
+# PyVRP regions run to the clock. On a nearly finished county answer, regions of 400 and
+# 800 calls cut 2.8 h and 3.5 h of travel in three cuts against 2.2 h for regions of 200,
+# for the same search time; on an answer after 45 s, 800 cut 19.5 h against 15.6 h. From
+# the start they do worse (800 throughout: 382.4 h and 387.8 h, seeds 0-1). Six paired
+# 120 s county runs, twice the size in the second half: 380.2 h and 5,935.7 served
+# against 382.7 h and 5,932.2 (each difference about 1.5 standard errors; 5 of 6 runs
+# served more); benchmarks/NOTES-solver-interface.md, session 12.
+_LATE_SHARE = 0.5
+_LATE_SCALE = 2
 # The main process's longest stretch without taking in a region's answer: a hand-over and
 # the next pass's regrouping (0.45 s on the county day, more while the lanes share its
 # cores). The lanes are kept this far ahead of it, so they never wait for it.
@@ -57,11 +68,10 @@ _FIRST_REGION_OVERHEAD_S = 0.02
 _REGION_TRANSFER_S = 0.005
 
 
-def region_time_s(problem: Problem, params: ReallocationParams) -> float:
-    """Lane time per region in a pass: ``_REGION_S`` where ``solve_part_or_nothing`` sends
-    the day's regions to PyVRP (by the rule for parts with double-ups, which covers those
-    without), else ``_ORTOOLS_REGION_S``."""
-    return _REGION_S if uses_pinned_pyvrp(problem, params, None) else _ORTOOLS_REGION_S
+def regions_go_to_pyvrp(problem: Problem, params: ReallocationParams) -> bool:
+    """Whether ``solve_part_or_nothing`` sends the day's regions to PyVRP (by the rule for
+    parts with double-ups, which covers those without), rather than to OR-Tools."""
+    return uses_pinned_pyvrp(problem, params, None)
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,11 @@ def run_passes(
 
     A pass regroups the carers whose rounds lie near each other (``regroup``, a new cut
     for each pass's seed) and sends each region, in an order drawn from the seed, to a
-    lane for about ``region_time_s`` of search, warm-started from its current rounds; its
-    answer replaces the region's rounds only when it costs less. Passes follow each other
+    lane for about ``_REGION_S`` of search (``_ORTOOLS_REGION_S`` where the regions go to
+    OR-Tools), warm-started from its current rounds; PyVRP regions cut after
+    ``_LATE_SHARE`` of the time are ``_LATE_SCALE`` times larger and searched that much
+    longer, unless ``params.solution_limit`` is set. A region's answer replaces its
+    rounds only when it costs less. Passes follow each other
     without waiting: the lanes are kept ``_MAIN_BUSY_S`` of regions ahead of the answers
     taken in, a region's rounds are read when it is sent, and a region holding a carer
     still out in another waits its turn, so two regions never hold one carer or one
@@ -135,8 +148,14 @@ def run_passes(
     or, when ``params.solution_limit`` bounds each region's search, by the first pass
     none of whose regions came back better (then the same inputs give the same answer).
     """
-    region_s = region_time_s(problem, params)
-    ahead = 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
+    pyvrp_regions = regions_go_to_pyvrp(problem, params)
+    region_s = _REGION_S if pyvrp_regions else _ORTOOLS_REGION_S
+    # Regions grow late in the passes only where the clock decides where they stop: a
+    # solution limit must give the same answer on a busier machine.
+    grows = pyvrp_regions and around is None and params.solution_limit is None
+    began = time.perf_counter()
+    scale = 1  # region size and time, as multiples of the first passes'
+    ahead = _regions_ahead(lanes, region_s)
     placed = placed_calls(problem, rounds)
     servable = feasible.any(axis=1)  # calls some carer could take
     round_trip_s = round_trip_matrix(problem)  # for the cuts, once rather than every pass
@@ -159,7 +178,7 @@ def run_passes(
         return time.perf_counter() + in_lane_rounds * (limit() + overhead_s) + reserve <= end
 
     def limit() -> float:
-        return max(MIN_PART_S, region_s - overhead_s)
+        return max(MIN_PART_S, scale * region_s - overhead_s)
 
     def send(region: Part) -> None:
         carers = region.carers.tolist()
@@ -228,7 +247,7 @@ def run_passes(
         regions = regroup(
             problem,
             rounds,
-            max_part_visits=params.max_part_visits,
+            max_part_visits=params.max_part_visits * scale,
             seed=pass_seed,
             pending=pending,
             feasible=feasible,
@@ -250,6 +269,13 @@ def run_passes(
                     hand_over_now()
                 better = sum(better_of_pass.values())
                 log_progress(problem, rounds, f"{passes} passes ({better} regions better)")
+                if (
+                    grows
+                    and scale == 1
+                    and time.perf_counter() >= began + _LATE_SHARE * (end - began)
+                ):
+                    scale = _LATE_SCALE
+                    ahead = _regions_ahead(lanes, scale * region_s)
                 queue = cut(seed + passes)
                 if not queue:
                     break
@@ -275,6 +301,12 @@ def run_passes(
     finally:
         pool.shutdown(cancel_futures=True)
     return Passes(passes, sum(better_of_pass.values()), hand_over_s)
+
+
+def _regions_ahead(lanes: int, region_s: float) -> int:
+    """Regions kept out in the lanes: enough that they never wait ``_MAIN_BUSY_S`` for the
+    main process (one when the passes run in it)."""
+    return 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
 
 
 def hand_over_rounds(

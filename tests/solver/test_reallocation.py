@@ -506,8 +506,9 @@ def test_a_region_is_costed_with_carers_leaving_home_just_in_time() -> None:
 @dataclass
 class _Pass:
     """A decomposed day's answer as the improvement passes take it, the search limit of
-    each region they sent to a lane (``sent``, one list per ``improve``) and the carers of
-    each region they cut (``cut``, one list per pass)."""
+    each region they sent to a lane (``sent``, one list per ``improve``), the carers of
+    each region they cut (``cut``, one list per pass) and the largest region each cut
+    asked for (``sizes``)."""
 
     problem: Problem
     rounds: list[tuple[int, ...]]
@@ -516,9 +517,15 @@ class _Pass:
     feasible: np.ndarray
     sent: list[list[float]]
     cut: list[list[np.ndarray]]
+    sizes: list[int]
 
     def improve(
-        self, *, seconds: float, around: np.ndarray | None = None, hand_over: bool = True
+        self,
+        *,
+        seconds: float,
+        around: np.ndarray | None = None,
+        hand_over: bool = True,
+        solution_limit: int | None = None,
     ) -> Passes:
         """Passes (seed 1, two lanes) that must end ``seconds`` from now."""
         from solver._passes import run_passes
@@ -529,6 +536,7 @@ class _Pass:
             max_part_visits=60,
             engine="pyvrp",
             lns_iterations_per_solution=0,
+            solution_limit=solution_limit,
         )
         self.sent.append([])
         return run_passes(
@@ -576,12 +584,14 @@ def _a_pass(monkeypatch: pytest.MonkeyPatch, region_s: float) -> _Pass:
         precheck(problem)[1],
         [],
         [],
+        [],
     )
     regroup, flight = _passes.regroup, _passes._Flight
 
     def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
         regions = regroup(*args, **kwargs)
         state.cut.append([r.carers for r in regions])
+        state.sizes.append(kwargs["max_part_visits"])
         return regions
 
     def sending(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -616,6 +626,33 @@ def test_passes_short_of_time_send_only_the_regions_that_fit_at_full_length(
     assert_feasible(a_pass.problem, a_pass.answer())
 
 
+def test_passes_in_the_second_half_cut_larger_regions_searched_longer(a_pass: _Pass) -> None:
+    """Passes cut after half the passes' time ask for regions twice the size and give each
+    twice the search, so fewer, larger regions; the day keeps every call once and costs
+    no more."""
+    before = a_pass.cost_leaving_just_in_time()
+    passes = a_pass.improve(seconds=8, hand_over=False)
+    assert passes.passes >= 3
+    assert a_pass.sizes[0] == 60 and a_pass.sizes[-1] == 120
+    assert set(a_pass.sizes) == {60, 120}
+    assert len(a_pass.cut[-1]) < len(a_pass.cut[0])
+    assert min(a_pass.sent[0]) >= 0.3 and max(a_pass.sent[0]) >= 0.7
+    assert a_pass.cost_leaving_just_in_time() <= before
+    assert_feasible(a_pass.problem, a_pass.answer())
+
+
+def test_passes_with_a_solution_limit_keep_their_region_size(
+    a_pass: _Pass, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a solution limit makes the answer repeatable, no pass grows its regions on
+    the clock, even where every pass after the first would."""
+    from solver import _passes
+
+    monkeypatch.setattr(_passes, "_LATE_SHARE", 0.0)
+    assert a_pass.improve(seconds=8, hand_over=False, solution_limit=20).passes >= 2
+    assert set(a_pass.sizes) == {60}
+
+
 def test_a_pass_around_some_carers_leaves_the_other_rounds_alone(a_pass: _Pass) -> None:
     """After the last repair only the regions holding the rounds it changed are searched:
     one flagged carer sends one region, and every carer outside it keeps their round."""
@@ -646,7 +683,8 @@ def test_passes_back_to_back_keep_every_call_once_and_cost_no_more(
     passes = day.improve(seconds=4)
     assert passes.passes >= 3 and passes.better >= 1
     assert len(day.cut) == passes.passes
-    assert [c.tolist() for c in day.cut[0]] != [c.tolist() for c in day.cut[1]]
+    cuts = {tuple(tuple(c.tolist()) for c in cut) for cut in day.cut}
+    assert len(cuts) > 1  # two seeds may cut alike, but not every pass
     assert sum(len(s) for s in day.sent) > len(day.cut[0])
     assert day.cost_leaving_just_in_time() <= before
     assert sum(map(len, day.rounds)) >= placed  # a region may place one call for another

@@ -47,15 +47,15 @@ _REGION_S = 0.1
 # The same for regions OR-Tools searches (e.g. soft windows, which PyVRP cannot cost): its
 # model takes longer to build, and 0.25 s is what the product day was measured with.
 _ORTOOLS_REGION_S = 0.25
-# Passes cut once this share of the passes' time has gone cut regions ``_LATE_SCALE``
-# times larger, each searched that many times longer (the same search time per call), on
-# PyVRP regions run to the clock. On a nearly finished county answer, regions of 400 and
-# 800 calls cut 2.8 h and 3.5 h of travel in three cuts against 2.2 h for regions of 200,
-# for the same search time; on an answer after 45 s, 800 cut 19.5 h against 15.6 h. From
-# the start they do worse (800 throughout: 382.4 h and 387.8 h, seeds 0-1). Six paired
-# 120 s county runs, twice the size in the second half: 380.2 h and 5,935.7 served
-# against 382.7 h and 5,932.2 (each difference about 1.5 standard errors; 5 of 6 runs
-# served more); benchmarks/NOTES-solver-interface.md, session 12.
+# Once this share of the passes' time has gone, each new pass cuts PyVRP regions
+# ``_LATE_SCALE`` times larger and searches each that many times longer (the same search
+# time per call), where the clock ends the passes. On a nearly finished county answer,
+# regions of 400 and 800 calls cut 2.8 h and 3.5 h of travel in three cuts against 2.2 h
+# for regions of 200, for the same search time; on an answer after 45 s, 800 cut 19.5 h
+# against 15.6 h. From the start they do worse (800 throughout: 382.4 h and 387.8 h,
+# seeds 0-1). Six paired 120 s county runs, twice the size in the second half: 380.2 h
+# and 5,935.7 served against 382.7 h and 5,932.2 (each difference about 1.5 standard
+# errors; 5 of 6 runs served more); benchmarks/NOTES-solver-interface.md, session 12.
 _LATE_SHARE = 0.5
 _LATE_SCALE = 2
 # The main process's longest stretch without taking in a region's answer: a hand-over and
@@ -66,12 +66,6 @@ _MAIN_BUSY_S = 0.6
 # before any is measured, and beyond what the lane measures (pickling both ways).
 _FIRST_REGION_OVERHEAD_S = 0.02
 _REGION_TRANSFER_S = 0.005
-
-
-def regions_go_to_pyvrp(problem: Problem, params: ReallocationParams) -> bool:
-    """Whether ``solve_part_or_nothing`` sends the day's regions to PyVRP (by the rule for
-    parts with double-ups, which covers those without), rather than to OR-Tools."""
-    return uses_pinned_pyvrp(problem, params, None)
 
 
 @dataclass(frozen=True)
@@ -148,7 +142,9 @@ def run_passes(
     or, when ``params.solution_limit`` bounds each region's search, by the first pass
     none of whose regions came back better (then the same inputs give the same answer).
     """
-    pyvrp_regions = regions_go_to_pyvrp(problem, params)
+    # ``solve_part_or_nothing`` sends regions to PyVRP by the rule for parts with
+    # double-ups (which covers those without), else to OR-Tools.
+    pyvrp_regions = uses_pinned_pyvrp(problem, params, None)
     region_s = _REGION_S if pyvrp_regions else _ORTOOLS_REGION_S
     # Regions grow late in the passes only where the clock decides where they stop: a
     # solution limit must give the same answer on a busier machine.

@@ -121,26 +121,25 @@ def run_passes(
 ) -> Passes:
     """Re-solve regions cut across the first parts' boundaries until ``end``, in place.
 
-    A pass regroups the carers whose rounds lie near each other (``regroup``, a new cut
-    for each pass's seed) and sends each region, in an order drawn from the seed, to a
-    lane for about ``_REGION_S`` of search (``_ORTOOLS_REGION_S`` where the regions go to
-    OR-Tools), warm-started from its current rounds; PyVRP regions cut after
-    ``_LATE_SHARE`` of the time are ``_LATE_SCALE`` times larger and searched that much
-    longer, unless ``params.solution_limit`` is set. A region's answer replaces its
-    rounds only when it costs less. Passes follow each other
-    without waiting: the lanes are kept ``_MAIN_BUSY_S`` of regions ahead of the answers
-    taken in, a region's rounds are read when it is sent, and a region holding a carer
-    still out in another waits its turn, so two regions never hold one carer or one
-    waiting call. A region whose carers no longer hold both halves of a double-up (an
-    answer taken in since its cut moved one away) is not sent, and no answer is taken that
-    serves one half of a double-up without the other (``pairs_whole``). With
-    ``hand_over``, whole and half rounds go to the carers who drive them cheapest
-    (``hand_over_rounds``) as each pass's last region is sent, the carers out in a lane
-    keeping theirs, and once more at the end. With ``around`` (one flag per
-    carer) one pass searches only the regions holding a flagged carer. Answers are taken
-    in the order the regions were sent, so where the passes stop is decided by the clock,
-    or, when ``params.solution_limit`` bounds each region's search, by the first pass
-    none of whose regions came back better (then the same inputs give the same answer).
+    A pass regroups the carers whose rounds lie near each other (``regroup``, a new cut for
+    each pass's seed) and sends each region, in an order drawn from the seed, to a lane for
+    about ``_REGION_S`` of search (``_ORTOOLS_REGION_S`` where the regions go to OR-Tools),
+    warm-started from its current rounds; PyVRP regions cut after ``_LATE_SHARE`` of the
+    time are ``_LATE_SCALE`` times larger and searched that much longer, unless
+    ``params.solution_limit`` is set. A region's answer replaces its rounds only when it
+    costs less. Passes follow each other without waiting: the lanes are kept
+    ``_MAIN_BUSY_S`` of regions ahead of the answers taken in, a region's rounds are read
+    when it is sent, and a region holding a carer still out in another waits its turn, so
+    two regions never hold one carer or one waiting call. A region whose carers no longer
+    hold both halves of a double-up (an answer taken in since its cut moved one away) is not
+    sent, and no answer is taken that serves one half of a double-up without the other
+    (``pairs_whole``). With ``hand_over``, whole and half rounds go to the carers who drive
+    them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers out
+    in a lane keeping theirs, and once more at the end. With ``around`` (one flag per carer)
+    one pass searches only the regions holding a flagged carer. Answers are taken in the
+    order the regions were sent, so where the passes stop is decided by the clock, or, when
+    ``params.solution_limit`` bounds each region's search, by the first pass none of whose
+    regions came back better (then the same inputs give the same answer).
     """
     # ``solve_part_or_nothing`` sends regions to PyVRP by the rule for parts with
     # double-ups (which covers those without), else to OR-Tools.
@@ -151,7 +150,6 @@ def run_passes(
     grows = pyvrp_regions and around is None and params.solution_limit is None
     began = time.perf_counter()
     scale = 1  # region size and time, as multiples of the first passes'
-    ahead = _regions_ahead(lanes, region_s)
     placed = placed_calls(problem, rounds)
     servable = feasible.any(axis=1)  # calls some carer could take
     round_trip_s = round_trip_matrix(problem)  # for the cuts, once rather than every pass
@@ -175,6 +173,11 @@ def run_passes(
 
     def limit() -> float:
         return max(MIN_PART_S, scale * region_s - overhead_s)
+
+    def ahead() -> int:
+        """Regions kept out in the lanes, so they never wait ``_MAIN_BUSY_S`` for the main
+        process (one when the passes run in it)."""
+        return 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / (scale * region_s))
 
     def send(region: Part) -> None:
         carers = region.carers.tolist()
@@ -271,12 +274,11 @@ def run_passes(
                     and time.perf_counter() >= began + _LATE_SHARE * (end - began)
                 ):
                     scale = _LATE_SCALE
-                    ahead = _regions_ahead(lanes, scale * region_s)
                 queue = cut(seed + passes)
                 if not queue:
                     break
                 passes += 1
-            while len(flights) < ahead and time_for_one_more():
+            while len(flights) < ahead() and time_for_one_more():
                 free = next((j for j, r in enumerate(queue) if not out[r.carers].any()), None)
                 if free is None:
                     break  # every region left holds a carer still out
@@ -297,12 +299,6 @@ def run_passes(
     finally:
         pool.shutdown(cancel_futures=True)
     return Passes(passes, sum(better_of_pass.values()), hand_over_s)
-
-
-def _regions_ahead(lanes: int, region_s: float) -> int:
-    """Regions kept out in the lanes: enough that they never wait ``_MAIN_BUSY_S`` for the
-    main process (one when the passes run in it)."""
-    return 1 if lanes <= 1 else lanes + math.ceil(lanes * _MAIN_BUSY_S / region_s)
 
 
 def hand_over_rounds(

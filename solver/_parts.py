@@ -102,16 +102,19 @@ def _pyvrp(
     limit_s: float,
     pinned: dict[int, tuple[int, int]] | None = None,
     initial: Sequence[Sequence[int]] | None = None,
+    polish: bool = False,
 ) -> Solution:
     """PyVRP on ``problem`` within ``limit_s``, leaving out calls it cannot fit.
 
-    Loads and capacities come from the problem (``solve_with_pyvrp`` reads them)."""
+    Loads and capacities come from the problem (``solve_with_pyvrp`` reads them); ``polish``
+    when ``initial`` is a feasible answer to improve (a region)."""
     return solve_with_pyvrp(
         problem,
         replace(params, time_limit_s=max(limit_s, MIN_PART_S)),
         optional_calls=True,
         pinned=pinned,
         initial=initial,
+        polish=polish,
     )
 
 
@@ -201,7 +204,8 @@ def _solve_part(args: Job) -> _ortools_engine.EngineResult:
     warm = initial if schedule is not None else None
     if uses_pyvrp(problem, params, cap):
         started = time.perf_counter()
-        return _result_of(_pyvrp(problem, params, limit_s, initial=warm), "pyvrp", started)
+        answer = _pyvrp(problem, params, limit_s, initial=warm, polish=warm is not None)
+        return _result_of(answer, "pyvrp", started)
     if uses_lns(problem, params, cap):
         started = time.perf_counter()
         limit = None
@@ -226,7 +230,7 @@ def _solve_part(args: Job) -> _ortools_engine.EngineResult:
         if warm is not None and schedule is not None:
             started = time.perf_counter()
             pins = _pins(problem, warm, schedule)
-            answer = _pyvrp(problem, params, limit_s, pins, initial=warm)
+            answer = _pyvrp(problem, params, limit_s, pins, initial=warm, polish=True)
             return _result_of(answer, "pyvrp", started)
         return _solve_pinned(problem, feasible, params, limit_s, initial)
     return _ortools_engine.solve(

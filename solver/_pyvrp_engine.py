@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-from pyvrp.search import OPERATORS, PerturbationParams, Swap22
+from pyvrp.search import OPERATORS, NeighbourhoodParams, PerturbationParams, Swap22
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from solver._precheck import precheck
@@ -50,6 +50,21 @@ _WARM_START_PARAMS = pyvrp.SolveParams(
     operators=[op for op in OPERATORS if op is not Swap22],
     perturbation=PerturbationParams(min_perturbations=1, max_perturbations=10),
 )
+
+# PyVRP's moves look at each call's 50 nearest calls (its granular neighbourhood), by a
+# proximity that weighs travel far above waiting, so a call's nearest are its area's calls
+# at every hour of the day. A search that must place every call (a part from scratch, or
+# around another engine's double-ups) gets a neighbourhood of half its calls instead. On
+# the county day's parts (seed 0, each part alone), calls left out at 50 / 100 / 150 / 200
+# neighbours: parts of about 375 calls at 4 s, 560 / 230 / 194 / 197 of 6,000 (one part
+# 45 of 373 even at 16 s); parts of about 187 at 2 s, 201 / 171 / 175 at 50 / 100 / 150.
+# A waiting weight of 2 instead of 0.2 left 523 out. A region's search from a feasible
+# answer keeps 50: at 0.08 s a region, 100 cut less travel (three cuts of one answer,
+# 10.0 h against 10.8 h). Four paired 120 s county runs with parts of 200 and 100
+# neighbours: 380.1 h and 5,936.0 served against 379.9 h and 5,934.0 (no difference), the
+# first repair placing 58-68 calls instead of 96-102 (benchmarks/NOTES-solver-interface.md,
+# session 13).
+_NEIGHBOUR_SHARE = 0.5
 
 _MAX_MATRIX_CELLS = 200_000_000
 """Refuse problems whose profile matrices would exceed this many cells (memory)."""
@@ -98,6 +113,7 @@ def solve_with_pyvrp(
     optional_calls: bool = False,
     pinned: Mapping[int, tuple[int, int]] | None = None,
     initial: Sequence[Sequence[int]] | None = None,
+    polish: bool = False,
 ) -> Solution:
     """Re-allocate a day with PyVRP's iterated local search.
 
@@ -124,7 +140,11 @@ def solve_with_pyvrp(
     initial
         Rounds to start the search from (one sequence per carer); calls the model leaves
         out are skipped, and the search runs with ``_WARM_START_PARAMS``. Without it PyVRP
-        starts from random solutions, with its default settings.
+        starts from random solutions, with its default settings. Either way each call's
+        neighbourhood holds ``_NEIGHBOUR_SHARE`` of the calls (at least PyVRP's 50).
+    polish
+        ``initial`` is a feasible answer to improve (an improvement pass's region), not a
+        start to complete: the search keeps PyVRP's 50 neighbours per call.
 
     Returns
     -------
@@ -187,7 +207,7 @@ def solve_with_pyvrp(
         collect_stats=False,
         display=False,
         initial_solution=None if initial is None else model.solution(initial),
-        params=pyvrp.SolveParams() if initial is None else _WARM_START_PARAMS,
+        params=_search_params(len(servable), warm=initial is not None, polish=polish),
     )
     rounds: Sequence[Sequence[int]] = model.rounds(result.best)
     start_s: dict[int, int] | None = None
@@ -229,6 +249,19 @@ def _left_out(
         for r, k in zip(rounds, kept, strict=True)
         for i in sorted(set(r) - set(k))
     ]
+
+
+def _search_params(n_calls: int, *, warm: bool, polish: bool) -> pyvrp.SolveParams:
+    """PyVRP's settings: ``_WARM_START_PARAMS`` from a start, its defaults from scratch, and
+    unless ``polish``, a neighbourhood of ``_NEIGHBOUR_SHARE`` of ``n_calls``."""
+    start = _WARM_START_PARAMS if warm else pyvrp.SolveParams()
+    if polish:
+        return start
+    least = NeighbourhoodParams().num_neighbours
+    wide = NeighbourhoodParams(num_neighbours=max(least, round(_NEIGHBOUR_SHARE * n_calls)))
+    return pyvrp.SolveParams(
+        operators=start.operators, perturbation=start.perturbation, neighbourhood=wide
+    )
 
 
 def _stop(params: ReallocationParams, remaining_s: float) -> StoppingCriterion:

@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import pytest
+import pyvrp
 from hypothesis import HealthCheck, given, settings
 
 from solver import (
@@ -17,6 +18,7 @@ from solver import (
     evaluate_rounds,
     reallocate,
 )
+from solver._parts import solve_part_or_nothing
 from solver._passes import run_passes
 from solver._precheck import precheck
 from solver._pyvrp_engine import UnsupportedByEngineError, solve_with_pyvrp, unsupported_reason
@@ -122,6 +124,40 @@ def test_warm_start_is_never_worse_than_its_rounds(one_street_two_carers: Proble
     sol = solve_with_pyvrp(one_street_two_carers, one_step, optional_calls=True, initial=initial)
     assert_feasible(one_street_two_carers, sol)
     assert sol.cost <= before.cost
+
+
+def test_searches_that_must_place_every_call_look_wider_than_a_region_polish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A part from scratch, or from another engine's start, looks at half its calls around
+    each call; a region polishing a feasible answer keeps PyVRP's 50 (``_NEIGHBOUR_SHARE``)."""
+    n_calls = 240
+    visits = tuple(Visit(1 + j % 40, 7 * H, 22 * H, 600, service_user=j) for j in range(n_calls))
+    carers = tuple(Carer(0, 0, 0, 7 * H, 22 * H) for _ in range(4))
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(41, step_s=60))
+    seen: list[pyvrp.SolveParams] = []
+    real_solve = pyvrp.solve
+
+    def spy(*args: object, **kwargs: object) -> pyvrp.Result:
+        seen.append(kwargs["params"])  # type: ignore[arg-type]
+        return real_solve(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    few = ReallocationParams(time_limit_s=5, workers=1, solution_limit=5)
+    cold = solve_with_pyvrp(problem, few, optional_calls=True)
+    rounds = [list(r) for r in cold.rounds]
+    solve_with_pyvrp(problem, few, optional_calls=True, initial=rounds)
+    solve_with_pyvrp(problem, few, optional_calls=True, initial=rounds, polish=True)
+    small = replace(problem, visits=visits[:60])
+    solve_with_pyvrp(small, few, optional_calls=True)
+    # An improvement pass's region (its rounds and their start times) polishes.
+    schedule = {i: s for r in cold.routes for i, s in zip(r.visits, r.start_s, strict=True)}
+    feasible = precheck(problem)[1]
+    solve_part_or_nothing((problem, feasible, few, 1.0, rounds, None, schedule))
+
+    assert [p.neighbourhood.num_neighbours for p in seen] == [120, 120, 50, 50, 50]
+    # A start keeps the warm settings whatever its neighbourhood.
+    assert seen[1].operators == seen[2].operators != seen[0].operators
 
 
 def test_improvement_pass_shortens_zigzag_rounds() -> None:

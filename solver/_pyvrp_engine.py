@@ -55,12 +55,13 @@ _WARM_START_PARAMS = pyvrp.SolveParams(
 # proximity that weighs travel far above waiting, so a call's nearest are its area's calls
 # at every hour of the day. A search that must place every call (a part from scratch, or
 # around another engine's double-ups) gets a neighbourhood of half its calls instead. On
-# the county day's parts (seed 0, each part alone), calls left out at 50 / 100 / 150 / 200
-# neighbours: parts of about 375 calls at 4 s, 560 / 230 / 194 / 197 of 6,000 (one part
-# 45 of 373 even at 16 s); parts of about 187 at 2 s, 201 / 171 / 175 at 50 / 100 / 150.
-# A waiting weight of 2 instead of 0.2 left 523 out. A region's search from a feasible
-# answer keeps 50: at 0.08 s a region, 100 cut less travel (three cuts of one answer,
-# 10.0 h against 10.8 h). Four paired 120 s county runs with parts of 200 and 100
+# the county day's parts (seed 0, each part alone), calls left out of 6,000 at 50 / 100 /
+# 150 / 200 neighbours: parts of about 375 calls at 4 s, 560-652 / 230 / 194 / 197, and
+# 204 at half (one part left 45 of 373 out at 50 even at 16 s); parts of about 187 at 2 s,
+# 201-208 / 171 / 175 at 50 / 100 / 150, and 171 at half. A waiting weight of 2 instead
+# of 0.2 left 523 out. A region's search from a feasible answer keeps 50: at 0.08 s a
+# region, 100 and 150 cut no more travel (three cuts of one answer: 10.0 h and 8.8 h
+# against 10.6-10.8 h). Four paired 120 s county runs with parts of 200 and 100
 # neighbours: 380.1 h and 5,936.0 served against 379.9 h and 5,934.0 (no difference), the
 # first repair placing 58-68 calls instead of 96-102 (benchmarks/NOTES-solver-interface.md,
 # session 13).

@@ -136,7 +136,7 @@ def run_passes(
     (``pairs_whole``). With ``hand_over``, whole and half rounds go to the carers who drive
     them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers out
     in a lane keeping theirs, and once more at the end. With ``around`` (one flag per carer)
-    one pass searches only the regions holding a flagged carer. Answers are taken in the
+    each pass searches only the regions holding a flagged carer. Answers are taken in the
     order the regions were sent, so where the passes stop is decided by the clock, or, when
     ``params.solution_limit`` bounds each region's search, by the first pass none of whose
     regions came back better (then the same inputs give the same answer).
@@ -262,7 +262,7 @@ def run_passes(
     try:
         while True:
             if not queue:
-                if passes and (around is not None or not time_for_one_more()):
+                if passes and not time_for_one_more():
                     break
                 if passes and hand_over:
                     hand_over_now()

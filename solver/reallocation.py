@@ -333,10 +333,15 @@ def reallocate(
         repaired = [tuple(r) for r in new_rounds]
         if improve:
             # The repair inserts greedily, and the calls left to it are the day's hardest
-            # to reach; re-solving the regions around the rounds it changed takes back part
-            # of what it added (county day, two runs: 383.7 -> 381.7 h, 380.3 -> 379.8 h).
+            # to reach; re-solving the regions around the rounds it changed, with new cuts
+            # until the time is spent, takes back part of what it added. County day at
+            # 120 s, seven paired runs: one pass took back 0.1-2.2 h (1.1 h on average)
+            # and the run ended 1.6-4.9 s early; passes to the end took back 0.3-6.3 h
+            # (1.7 h). The hand-over and costing after them took up to 0.9 s where a
+            # hand-over and a costing were kept back (0.6 s), so twice that is kept back.
             changed = np.array([a != b for a, b in zip(rounds, repaired, strict=True)])
-            run_passes(
+            around_end = deadline - 2 * (costed + 2 * hand_over_s)
+            around = run_passes(
                 problem,
                 repaired,
                 new_starts,
@@ -344,11 +349,16 @@ def reallocate(
                 feasible,
                 params,
                 lanes=lanes,
-                # Its regrouping, process start and costing take about a hand-over's time.
-                end=deadline - costed - 2 * hand_over_s,
+                end=around_end,
                 seed=params.seed,
                 around=changed,
                 hand_over=False,
+            )
+            log_progress(
+                problem,
+                repaired,
+                f"{around.passes} passes around the repair, to end at "
+                f"{around_end - t0:.1f} s, at {time.perf_counter() - t0:.1f} s",
             )
             unserved += _drop_orphans(problem, repaired)
         if len(parts) > 1:

@@ -664,13 +664,13 @@ def test_passes_around_some_carers_leave_the_other_rounds_alone(a_pass: _Pass) -
     cost = a_pass.cost_leaving_just_in_time()
     passes = a_pass.improve(seconds=3, around=around, hand_over=False).passes
     assert passes >= 2
-    assert len(a_pass.sent[0]) == passes
+    # The last pass may find no time left to send its region once cut.
+    assert passes - 1 <= len(a_pass.sent[0]) <= passes
     regions = [next(c for c in cut if busy[0] in c) for cut in a_pass.cut[:passes]]
     assert all(len(region) < len(busy) for region in regions)
     moved = {k for k, (a, b) in enumerate(zip(before, a_pass.rounds, strict=True)) if a != b}
     assert moved <= set(np.concatenate(regions).tolist())
     assert a_pass.cost_leaving_just_in_time() <= cost
-    assert_feasible(a_pass.problem, a_pass.answer())
     assert_feasible(a_pass.problem, a_pass.answer())
 
 

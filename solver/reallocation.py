@@ -340,8 +340,8 @@ def reallocate(
             # (1.7 h). The hand-over and costing after them took up to 0.9 s where a
             # hand-over and a costing were kept back (0.6 s), so twice that is kept back.
             changed = np.array([a != b for a, b in zip(rounds, repaired, strict=True)])
-            around_end = deadline - 2 * (costed + 2 * hand_over_s)
-            around = run_passes(
+            polish_end = deadline - 2 * (costed + 2 * hand_over_s)
+            polish = run_passes(
                 problem,
                 repaired,
                 new_starts,
@@ -349,7 +349,7 @@ def reallocate(
                 feasible,
                 params,
                 lanes=lanes,
-                end=around_end,
+                end=polish_end,
                 seed=params.seed,
                 around=changed,
                 hand_over=False,
@@ -357,8 +357,8 @@ def reallocate(
             log_progress(
                 problem,
                 repaired,
-                f"{around.passes} passes around the repair, to end at "
-                f"{around_end - t0:.1f} s, at {time.perf_counter() - t0:.1f} s",
+                f"{polish.passes} passes around the repair, to end at "
+                f"{polish_end - t0:.1f} s, at {time.perf_counter() - t0:.1f} s",
             )
             unserved += _drop_orphans(problem, repaired)
         if len(parts) > 1:

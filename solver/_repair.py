@@ -10,9 +10,9 @@ starts that meet its start-gap band, both held while the rounds are re-timed (a 
 the decomposition left with one qualified carer in its part is served this way, with a
 neighbouring part's carer). On a soft-window day a call may go in late, its lateness
 weighted as in the objective. When no call fits a gap as the rounds stand, a pass tries one
-ejection per single call instead: put the call into a round at the right place and time,
-take out one of that round's single calls so the round stays feasible, and insert the
-ejected call into another round.
+ejection per single call instead: put the call into a round at its cheapest gap, or in
+the place of the call it ejects, take out one of that round's single calls so the round
+stays feasible, and insert the ejected call into another round.
 """
 
 from __future__ import annotations
@@ -250,9 +250,15 @@ def _eject(
                 x = seq[out]
                 if partner[x] >= 0:
                     continue
-                trial = seq[:out] + seq[out + 1 :]
-                trial.insert(pos - (1 if out < pos else 0), i)
-                timed = _retime(problem, k, trial, latest, pinned)
+                timed = None
+                # The call at its cheapest gap, else in the ejected call's place (the gap
+                # its window needs is often not the cheapest, and is where ``x`` was).
+                for at in dict.fromkeys((pos - (1 if out < pos else 0), out)):
+                    trial = seq[:out] + seq[out + 1 :]
+                    trial.insert(at, i)
+                    timed = _retime(problem, k, trial, latest, pinned)
+                    if timed is not None:
+                        break
                 if timed is None:
                     continue
                 if x not in cache:

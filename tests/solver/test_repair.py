@@ -67,6 +67,28 @@ def test_repair_ejects_a_flexible_call_to_make_room() -> None:
         assert r.return_s <= problem.carers[r.carer].shift_end_s
 
 
+def test_repair_ejection_puts_the_call_where_the_ejected_call_was() -> None:
+    """The left-out call's cheapest gap has no room whatever is ejected; in the place of
+    the flexible call, which moves to another carer, it fits."""
+    visits = (
+        Visit(5, 9 * H, 9 * H + 1800, 1800, skills=frozenset({"hoist"})),  # must start 9:00
+        Visit(10, 9 * H + 2400, 10 * H + 2400, 1800),  # flexible: 9:40-10:10 start
+        # Left out, 9:00-9:35 start: cheapest before the 9:00 call, which it would make late.
+        Visit(0, 9 * H, 10 * H + 300, 1800, skills=frozenset({"hoist"})),
+    )
+    carers = (
+        Carer(0, 0, 20, 8 * H, 12 * H, skills=frozenset({"hoist"})),
+        Carer(0, 10, 10, 9 * H, 12 * H),  # near the flexible call, not qualified for the others
+    )
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(21, step_s=60))
+    sol = _repaired(problem, [[0, 1], []])
+    assert not sol.unserved
+    assert sol.carer_of(3).tolist() == [0, 1, 0]
+    assert sol.routes[0].visits == (0, 2)
+    assert sol.total.lateness_s == 0
+    assert_feasible(problem, sol)
+
+
 def test_repair_places_double_up_on_two_carers_together() -> None:
     """A left-out double-up goes in as a pair, both halves starting together."""
     visits = (

@@ -12,13 +12,15 @@ neighbouring part's carer). On a soft-window day a call may go in late, its late
 weighted as in the objective. When no call fits a gap as the rounds stand, a pass tries one
 ejection per single call instead: put the call into a round at its cheapest gap, or in
 the place of the call it ejects, take out one of that round's single calls so the round
-stays feasible, and insert the ejected call into another round.
+stays feasible, and insert the ejected call into another round; where no round takes it
+as it stands, it goes in by an ejection of its own (a chain of two), as in the morning
+peak, when a call needing a rare skill finds every qualified carer's round full.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,8 +37,10 @@ _CANDIDATES = 12
 # home would otherwise fill both lists).
 _PAIR_SIDE = 12
 _PAIR_PER_ROUND = 3
-# Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time).
+# Rounds tried per left-out call in an ejection pass (cheapest gaps at the right time),
+# and per ejected call where no round takes it as it stands (a chain of two ejections).
 _EJECT_ROUNDS = 40
+_CHAIN_ROUNDS = 8
 
 _Timed = tuple[list[int], int]
 
@@ -216,83 +220,121 @@ def _eject(
     latest: IntArray,
     deadline: float,
 ) -> int:
-    """One ejection per left-out single call where one works; returns calls placed."""
+    """One ejection per left-out single call where one works, else a chain of two; returns
+    calls placed. Rounds changed here are not offered again in this sweep (the index's
+    prices are for the rounds as they were)."""
     partner = problem.partner
     touched: set[int] = set()
-    cache: dict[int, dict[str, IntArray]] = {}  # prices of ejected calls, rounds as they were
+    cache: dict[int, dict[str, IntArray]] = {}  # prices, rounds as they were
+
+    def price(i: int) -> dict[str, IntArray]:
+        if i not in cache:
+            cache[i] = index.price(problem.visits[i])
+        return cache[i]
+
     placed = 0
     for i in sorted(pending):
         if partner[i] >= 0:
             continue
         if time.perf_counter() > deadline:
             break
-        call = problem.visits[i]
-        priced = index.price(call)
-        # Gaps where the call could start in its window, ignoring the push on later calls.
-        near = priced["start"] <= latest[i]
-        near &= feasible[i][index.gap_carer]
-        near &= ~np.isin(index.gap_carer, list(touched))
-        gaps = np.flatnonzero(near)
-        gaps = gaps[np.argsort(priced["added"][gaps], kind="stable")]
-        tried: set[int] = set()
-        done = False
-        for g in gaps.tolist():
-            k = int(index.gap_carer[g])
-            if k in tried:
-                continue
-            tried.add(k)
-            if len(tried) > _EJECT_ROUNDS:
+        moves = None
+        for depth in (1, 2):
+            moves = _ejection(
+                problem, index, rounds, start_s, feasible, latest, price, i, touched,
+                depth=depth, n_rounds=_EJECT_ROUNDS, deadline=deadline,
+            )  # fmt: skip
+            if moves is not None:
                 break
-            pos = int(index.gap_pos[g])
-            seq = rounds[k]
-            pinned = _pins(problem, seq, start_s)
-            for out in range(len(seq)):
-                x = seq[out]
-                if partner[x] >= 0:
-                    continue
-                timed = None
-                # The call at its cheapest gap, else in the ejected call's place (the gap
-                # its window needs is often not the cheapest, and is where ``x`` was).
-                for at in dict.fromkeys((pos - (1 if out < pos else 0), out)):
-                    trial = seq[:out] + seq[out + 1 :]
-                    trial.insert(at, i)
-                    timed = _retime(problem, k, trial, latest, pinned)
-                    if timed is not None:
-                        break
-                if timed is None:
-                    continue
-                if x not in cache:
-                    if time.perf_counter() > deadline:
-                        return placed
-                    cache[x] = index.price(problem.visits[x])
-                other = cache[x]
-                ok = other["ok"] & feasible[x][index.gap_carer]
-                fit = _first_fit(
-                    problem,
-                    index,
-                    rounds,
-                    start_s,
-                    latest,
-                    x,
-                    ok,
-                    other["added"],
-                    touched | {k},
-                )
-                if fit is None:
-                    continue
-                _, k2, trial2, timed2 = fit
-                for kk, seq_new, (starts, depart) in ((k, trial, timed), (k2, trial2, timed2)):
-                    rounds[kk] = seq_new
-                    start_s.update(zip(seq_new, starts, strict=True))
-                    depart_s[kk] = depart
-                touched.update((k, k2))
-                pending.discard(i)
-                placed += 1
-                done = True
-                break
-            if done:
-                break
+        if moves is None:
+            continue
+        for k, seq, (starts, depart) in moves:
+            rounds[k] = seq
+            start_s.update(zip(seq, starts, strict=True))
+            depart_s[k] = depart
+            touched.add(k)
+        pending.discard(i)
+        placed += 1
     return placed
+
+
+def _ejection(
+    problem: Problem,
+    index: PlacementIndex,
+    rounds: list[list[int]],
+    start_s: dict[int, int],
+    feasible: BoolArray,
+    latest: IntArray,
+    price: Callable[[int], dict[str, IntArray]],
+    i: int,
+    skip: set[int],
+    *,
+    depth: int,
+    n_rounds: int,
+    deadline: float,
+) -> list[tuple[int, list[int], _Timed]] | None:
+    """Moves that put single call ``i`` into a round (carers in ``skip`` excepted) by taking
+    out one of its single calls, which goes into another round: as it stands with
+    ``depth`` 1, by an ejection of its own (``depth`` - 1, among ``_CHAIN_ROUNDS`` rounds)
+    otherwise. ``None`` when none is found.
+
+    The rounds tried are the ``n_rounds`` with the cheapest gaps where ``i`` could start in
+    its window (ignoring the push on later calls); in each, ``i`` goes to that gap or into
+    the ejected call's place, whichever the round's times allow first. Each changed round
+    is re-timed exactly (``_retime``), so the moves keep every round feasible.
+    """
+    partner = problem.partner
+    priced = price(i)
+    near = priced["start"] <= latest[i]
+    near &= feasible[i][index.gap_carer]
+    near &= ~np.isin(index.gap_carer, list(skip))
+    gaps = np.flatnonzero(near)
+    gaps = gaps[np.argsort(priced["added"][gaps], kind="stable")]
+    tried: set[int] = set()
+    for g in gaps.tolist():
+        k = int(index.gap_carer[g])
+        if k in tried:
+            continue
+        tried.add(k)
+        if len(tried) > n_rounds:
+            break
+        pos = int(index.gap_pos[g])
+        seq = rounds[k]
+        pinned = _pins(problem, seq, start_s)
+        for out in range(len(seq)):
+            x = seq[out]
+            if partner[x] >= 0:
+                continue
+            timed = None
+            # The call at its cheapest gap, else in the ejected call's place (the gap its
+            # window needs is often not the cheapest, and is where ``x`` was).
+            for at in dict.fromkeys((pos - (1 if out < pos else 0), out)):
+                trial = seq[:out] + seq[out + 1 :]
+                trial.insert(at, i)
+                timed = _retime(problem, k, trial, latest, pinned)
+                if timed is not None:
+                    break
+            if timed is None:
+                continue
+            if time.perf_counter() > deadline:
+                return None
+            if depth > 1:
+                onward = _ejection(
+                    problem, index, rounds, start_s, feasible, latest, price, x, skip | {k},
+                    depth=depth - 1, n_rounds=_CHAIN_ROUNDS, deadline=deadline,
+                )  # fmt: skip
+                if onward is not None:
+                    return [(k, trial, timed), *onward]
+                continue
+            other = price(x)
+            ok = other["ok"] & feasible[x][index.gap_carer]
+            fit = _first_fit(
+                problem, index, rounds, start_s, latest, x, ok, other["added"], skip | {k}
+            )
+            if fit is not None:
+                _, k2, trial2, timed2 = fit
+                return [(k, trial, timed), (k2, trial2, timed2)]
+    return None
 
 
 def repair(

@@ -89,6 +89,28 @@ def test_repair_ejection_puts_the_call_where_the_ejected_call_was() -> None:
     assert_feasible(problem, sol)
 
 
+def test_repair_ejects_in_a_chain_of_two_when_the_ejected_call_has_no_room() -> None:
+    """The left-out call takes a skilled call's place; that call has no room as the rounds
+    stand, so it takes the place of a call the last carer takes."""
+    skilled = frozenset({"stoma"})
+    visits = (
+        Visit(0, 9 * H, 10 * H, 1800, skills=skilled),  # 9:00-9:30 start
+        Visit(10, 9 * H, 9 * H + 2700, 1800),  # 9:00-9:15 start
+        Visit(0, 9 * H, 9 * H + 1800, 1800, skills=frozenset({"hoist"})),  # left out, 9:00
+    )
+    carers = (
+        Carer(0, 0, 0, 8 * H, 9 * H + 2700, skills=frozenset({"hoist"}) | skilled),
+        Carer(0, 10, 10, 9 * H, 10 * H, skills=skilled),
+        Carer(0, 12, 12, 9 * H, 12 * H),  # not qualified for either skilled call
+    )
+    problem = Problem(visits=visits, carers=carers, travel_s=street_matrix(13, step_s=60))
+    sol = _repaired(problem, [[0], [1], []])
+    assert not sol.unserved
+    assert sol.carer_of(3).tolist() == [1, 2, 0]
+    assert sol.total.lateness_s == 0
+    assert_feasible(problem, sol)
+
+
 def test_repair_places_double_up_on_two_carers_together() -> None:
     """A left-out double-up goes in as a pair, both halves starting together."""
     visits = (

@@ -241,9 +241,19 @@ def _eject(
         moves = None
         for depth in (1, 2):
             moves = _ejection(
-                problem, index, rounds, start_s, feasible, latest, price, i, touched,
-                depth=depth, n_rounds=_EJECT_ROUNDS, deadline=deadline,
-            )  # fmt: skip
+                problem,
+                index,
+                rounds,
+                start_s,
+                feasible,
+                latest,
+                price,
+                i,
+                touched,
+                depth=depth,
+                n_rounds=_EJECT_ROUNDS,
+                deadline=deadline,
+            )
             if moves is not None:
                 break
         if moves is None:
@@ -320,9 +330,19 @@ def _ejection(
                 return None
             if depth > 1:
                 onward = _ejection(
-                    problem, index, rounds, start_s, feasible, latest, price, x, skip | {k},
-                    depth=depth - 1, n_rounds=_CHAIN_ROUNDS, deadline=deadline,
-                )  # fmt: skip
+                    problem,
+                    index,
+                    rounds,
+                    start_s,
+                    feasible,
+                    latest,
+                    price,
+                    x,
+                    skip | {k},
+                    depth=depth - 1,
+                    n_rounds=_CHAIN_ROUNDS,
+                    deadline=deadline,
+                )
                 if onward is not None:
                     return [(k, trial, timed), *onward]
                 continue

@@ -118,6 +118,7 @@ def run_passes(
     seed: int,
     around: BoolArray | None = None,
     hand_over: bool = True,
+    grow_at: float | None = None,
 ) -> Passes:
     """Re-solve regions cut across the first parts' boundaries until ``end``, in place.
 
@@ -125,8 +126,8 @@ def run_passes(
     each pass's seed) and sends each region, in an order drawn from the seed, to a lane for
     about ``_REGION_S`` of search (``_ORTOOLS_REGION_S`` where the regions go to OR-Tools),
     warm-started from its current rounds; PyVRP regions cut after ``_LATE_SHARE`` of the
-    time are ``_LATE_SCALE`` times larger and searched that much longer, unless
-    ``params.solution_limit`` is set. A region's answer replaces its rounds only when it
+    time (or from the clock time ``grow_at``) are ``_LATE_SCALE`` times larger and searched
+    that much longer, unless ``params.solution_limit`` is set. A region's answer replaces its rounds only when it
     costs less. Passes follow each other without waiting: the lanes are kept
     ``_MAIN_BUSY_S`` of regions ahead of the answers taken in, a region's rounds are read
     when it is sent, and a region holding a carer still out in another waits its turn, so
@@ -149,6 +150,8 @@ def run_passes(
     # solution limit must give the same answer on a busier machine.
     grows = pyvrp_regions and around is None and params.solution_limit is None
     began = time.perf_counter()
+    if grow_at is None:
+        grow_at = began + _LATE_SHARE * (end - began)
     scale = 1  # region size and time, as multiples of the first passes'
     placed = placed_calls(problem, rounds)
     servable = feasible.any(axis=1)  # calls some carer could take
@@ -268,11 +271,7 @@ def run_passes(
                     hand_over_now()
                 better = sum(better_of_pass.values())
                 log_progress(problem, rounds, f"{passes} passes ({better} regions better)")
-                if (
-                    grows
-                    and scale == 1
-                    and time.perf_counter() >= began + _LATE_SHARE * (end - began)
-                ):
+                if grows and scale == 1 and time.perf_counter() >= grow_at:
                     scale = _LATE_SCALE
                 queue = cut(seed + passes)
                 if not queue:

@@ -11,13 +11,19 @@ import numpy as np
 
 from solver._decompose import decompose
 from solver._parts import Job, run_parts, subproblem, uses_pinned_pyvrp, uses_pyvrp
-from solver._passes import and_not_scheduled, hand_over_rounds, log_progress, run_passes
+from solver._passes import (
+    Passes,
+    and_not_scheduled,
+    hand_over_rounds,
+    log_progress,
+    run_passes,
+)
 from solver._precheck import precheck
 from solver._repair import repair
 from solver.baseline import evaluate_rounds, today_rounds
 from solver.errors import InvalidRoundsError
 from solver.params import ReallocationParams
-from solver.problem import Problem
+from solver.problem import BoolArray, Problem
 from solver.solution import Solution, SolveStats, Unserved, UnservedReason
 
 logger = logging.getLogger(__name__)
@@ -39,6 +45,8 @@ _ORTOOLS_WEIGHT = 2.0
 # runs each: 0.7 378.2-386.6 h, 5,937-5,946 served; 0.85 370.9-376.6 h but 5,906-5,934
 # served (the parts' time buys the calls served, which come first).
 _IMPROVE_SHARE = 0.7
+# Where the improvement passes stop for a repair (``_passes_with_a_repair_halfway``).
+_REPAIR_AT_SHARE = 0.5
 
 
 def _drop_orphans(problem: Problem, rounds: list[tuple[int, ...]]) -> list[Unserved]:
@@ -73,6 +81,81 @@ def _check_initial(problem: Problem, initial: Sequence[Sequence[int]]) -> list[l
             seen.add(i)
         out.append([int(i) for i in seq])
     return out
+
+
+def _passes_with_a_repair_halfway(
+    problem: Problem,
+    rounds: list[tuple[int, ...]],
+    start_s: dict[int, int],
+    depart_s: list[int],
+    feasible: BoolArray,
+    params: ReallocationParams,
+    known: list[Unserved],
+    *,
+    lanes: int,
+    end: float,
+    repair_s: float,
+    t0: float,
+) -> tuple[list[tuple[int, ...]], dict[int, int], list[int], Passes]:
+    """Improvement passes until ``end``, stopped ``_REPAIR_AT_SHARE`` of the way for a
+    repair of what they have not placed (at most ``repair_s``, the first repair's time).
+
+    The last repair places the calls the passes leave greedily, with little time after it
+    to re-solve around them; placed halfway, they are in the rounds the second half's
+    passes re-solve. County day at 120 s, four paired runs: 5,956.5 calls served against
+    5,948.5 with the passes run through, 387.6 h of travel against 387.4 h
+    (benchmarks/NOTES-solver-interface.md, session 16). Regions grow from the repair on,
+    as they would from ``_LATE_SHARE`` (also one half) of the passes' time.
+    """
+    began = time.perf_counter()
+    halfway = began + _REPAIR_AT_SHARE * (end - began)
+    first = run_passes(
+        problem,
+        rounds,
+        start_s,
+        depart_s,
+        feasible,
+        params,
+        lanes=lanes,
+        end=halfway,
+        seed=params.seed + 1,
+        grow_at=halfway,
+    )
+    placed = {i for r in rounds for i in r}
+    # A double-up dropped as an orphan may be back in the rounds since.
+    still_out = [u for u in known if u.visit not in placed]
+    so_far = evaluate_rounds(
+        problem,
+        rounds,
+        start_s=start_s,
+        depart_s=depart_s,
+        unserved=and_not_scheduled(problem, rounds, still_out),
+    )
+    new_rounds, start_s, depart_s = repair(
+        problem, so_far, feasible, deadline=time.perf_counter() + repair_s
+    )
+    rounds = [tuple(r) for r in new_rounds]
+    hand_over_rounds(problem, rounds, start_s, depart_s, feasible)
+    log_progress(
+        problem,
+        rounds,
+        f"{first.passes} passes, then a repair (+{sum(map(len, rounds)) - len(placed)}) "
+        f"at {time.perf_counter() - t0:.1f} s",
+    )
+    second = run_passes(
+        problem,
+        rounds,
+        start_s,
+        depart_s,
+        feasible,
+        params,
+        lanes=lanes,
+        end=end,
+        seed=params.seed + 1 + first.passes,
+        grow_at=halfway,
+    )
+    both = Passes(first.passes + second.passes, first.better + second.better, second.hand_over_s)
+    return rounds, start_s, depart_s, both
 
 
 def reallocate(
@@ -283,17 +366,20 @@ def reallocate(
         # it and the pass around it, and the rest of the reserve goes to the passes (a
         # 120 s county day ended 8 s early with the whole reserve kept back; with the
         # first's time alone it ended at 119.1-120.0 s).
-        end = deadline - min(reserve, 1.25 * (time.perf_counter() - begun))
-        passes = run_passes(
+        first_repair_s = time.perf_counter() - begun
+        end = deadline - min(reserve, 1.25 * first_repair_s)
+        rounds, start_s, depart_s, passes = _passes_with_a_repair_halfway(
             problem,
             rounds,
             start_s,
             depart_s,
             feasible,
             params,
+            known,
             lanes=lanes,
             end=end,
-            seed=params.seed + 1,
+            repair_s=first_repair_s,
+            t0=t0,
         )
         hand_over_s = passes.hand_over_s
         log_progress(

@@ -461,6 +461,47 @@ def test_decomposed_day_finishes_within_its_time_limit() -> None:
     assert_feasible(problem, sol)
 
 
+def test_passes_stop_halfway_for_a_repair_the_second_half_re_solves_around(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a decomposed day the improvement passes stop halfway for a repair of what they
+    have not placed; the second half's passes start from the rounds it returns, and
+    regions grow from that point on, as they would have from half the passes' time."""
+    from solver import reallocation
+
+    calls: list[tuple[str, float, float | None, object]] = []
+    real_passes, real_repair = reallocation.run_passes, reallocation.repair
+
+    def passes(*args: object, **kwargs: object) -> Passes:
+        placed = {i for r in args[1] for i in r}  # type: ignore[attr-defined]
+        calls.append(("passes", time.perf_counter(), kwargs.get("grow_at"), placed))
+        calls.append(("end", kwargs["end"], None, None))
+        return real_passes(*args, **kwargs)
+
+    def repair(*args: object, **kwargs: object) -> object:
+        calls.append(("repair", time.perf_counter(), None, None))
+        out = real_repair(*args, **kwargs)
+        placed = {i for r in out[0] for i in r}  # type: ignore[index]
+        calls.append(("repaired", time.perf_counter(), None, placed))
+        return out
+
+    monkeypatch.setattr(reallocation, "run_passes", passes)
+    monkeypatch.setattr(reallocation, "repair", repair)
+    problem = _spread_day(0, 400, 40)
+    sol = reallocate(problem, ReallocationParams(time_limit_s=4, workers=2, max_part_visits=60))
+    kinds = [c[0] for c in calls if c[0] in ("passes", "repair")]
+    assert kinds[:4] == ["repair", "passes", "repair", "passes"]
+    _, first, second = [i for i, c in enumerate(calls) if c[0] in ("passes", "repair")][:3]
+    halfway = calls[first + 1][1]
+    began, end = calls[first][1], calls[second + 3][1]
+    assert began < halfway < end
+    assert halfway - began == pytest.approx(end - halfway, abs=0.05)
+    assert calls[first][2] == calls[second + 2][2] == halfway  # regions grow from there
+    # The second half's passes start with every call the halfway repair placed.
+    assert calls[second + 2][3] == calls[second + 1][3]
+    assert_feasible(problem, sol)
+
+
 def test_decomposed_day_same_seed_same_answer_on_two_workers() -> None:
     """With a solution limit, two runs on two workers give the same rounds."""
     problem = _spread_day(1, 120, 14)

@@ -16,6 +16,7 @@ from solver._passes import (
     and_not_scheduled,
     hand_over_rounds,
     log_progress,
+    placed_calls,
     run_passes,
 )
 from solver._precheck import precheck
@@ -98,7 +99,8 @@ def _passes_with_a_repair_halfway(
     t0: float,
 ) -> tuple[list[tuple[int, ...]], dict[int, int], list[int], Passes]:
     """Improvement passes until ``end``, stopped ``_REPAIR_AT_SHARE`` of the way for a
-    repair of what they have not placed (at most ``repair_s``, the first repair's time).
+    repair of what they have not placed (at most ``repair_s``, the first repair's time),
+    where calls were left out when they began.
 
     The last repair places the calls the passes leave greedily, with little time after it
     to re-solve around them; placed halfway, they are in the rounds the second half's
@@ -108,6 +110,21 @@ def _passes_with_a_repair_halfway(
     as they would from ``_LATE_SHARE`` (also one half) of the passes' time.
     """
     began = time.perf_counter()
+    if not (feasible.any(axis=1) & ~placed_calls(problem, rounds)).any():
+        # Every call some carer could take is placed (the product's planning day, whose
+        # soft windows let nearly every call in): a stop halfway only idles the lanes.
+        passes = run_passes(
+            problem,
+            rounds,
+            start_s,
+            depart_s,
+            feasible,
+            params,
+            lanes=lanes,
+            end=end,
+            seed=params.seed + 1,
+        )
+        return rounds, start_s, depart_s, passes
     halfway = began + _REPAIR_AT_SHARE * (end - began)
     first = run_passes(
         problem,

@@ -502,6 +502,35 @@ def test_passes_stop_halfway_for_a_repair_the_second_half_re_solves_around(
     assert_feasible(problem, sol)
 
 
+def test_passes_run_straight_through_where_every_call_is_placed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the parts and the first repair placed every call, the passes do not stop
+    halfway (a repair would find nothing to place, and the lanes would idle)."""
+    from solver import reallocation
+
+    calls: list[tuple[str, object]] = []
+    real_passes, real_repair = reallocation.run_passes, reallocation.repair
+
+    def passes(*args: object, **kwargs: object) -> Passes:
+        calls.append(("passes", kwargs.get("grow_at")))
+        return real_passes(*args, **kwargs)
+
+    def repair(*args: object, **kwargs: object) -> object:
+        calls.append(("repair", None))
+        return real_repair(*args, **kwargs)
+
+    monkeypatch.setattr(reallocation, "run_passes", passes)
+    monkeypatch.setattr(reallocation, "repair", repair)
+    problem = _spread_day(0, 120, 40)
+    params = ReallocationParams(time_limit_s=3, workers=2, max_part_visits=30)
+    sol = reallocate(problem, params)
+    assert sol.stats.parts >= 3
+    assert not sol.unserved
+    assert calls == [("repair", None), ("passes", None)]
+    assert_feasible(problem, sol)
+
+
 def test_decomposed_day_same_seed_same_answer_on_two_workers() -> None:
     """With a solution limit, two runs on two workers give the same rounds."""
     problem = _spread_day(1, 120, 14)

@@ -531,6 +531,28 @@ def test_passes_run_straight_through_where_every_call_is_placed(
     assert_feasible(problem, sol)
 
 
+def test_soft_window_passes_run_straight_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A soft-window day's passes (regions to OR-Tools) do not stop halfway, calls left out
+    or not."""
+    from solver import reallocation
+
+    grow_at: list[object] = []
+    real_passes = reallocation.run_passes
+
+    def passes(*args: object, **kwargs: object) -> Passes:
+        grow_at.append(kwargs.get("grow_at"))
+        return real_passes(*args, **kwargs)
+
+    monkeypatch.setattr(reallocation, "run_passes", passes)
+    day = _spread_day(0, 400, 40)
+    soft = replace(day.objective, hard_windows=False, max_lateness_s=1800)
+    problem = replace(day, objective=soft)
+    sol = reallocate(problem, ReallocationParams(time_limit_s=4, workers=2, max_part_visits=60))
+    assert sol.stats.parts >= 6
+    assert grow_at[0] is None  # no halfway point: one run of passes to the end
+    assert_feasible(problem, sol)
+
+
 def test_decomposed_day_same_seed_same_answer_on_two_workers() -> None:
     """With a solution limit, two runs on two workers give the same rounds."""
     problem = _spread_day(1, 120, 14)

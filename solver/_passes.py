@@ -127,8 +127,8 @@ def run_passes(
     about ``_REGION_S`` of search (``_ORTOOLS_REGION_S`` where the regions go to OR-Tools),
     warm-started from its current rounds; PyVRP regions cut after ``_LATE_SHARE`` of the
     time (or from the clock time ``grow_at``) are ``_LATE_SCALE`` times larger and searched
-    that much longer, unless ``params.solution_limit`` is set. A region's answer replaces its rounds only when it
-    costs less. Passes follow each other without waiting: the lanes are kept
+    that much longer, unless ``params.solution_limit`` is set. A region's answer replaces
+    its rounds only when it costs less. Passes follow each other without waiting: the lanes are kept
     ``_MAIN_BUSY_S`` of regions ahead of the answers taken in, a region's rounds are read
     when it is sent, and a region holding a carer still out in another waits its turn, so
     two regions never hold one carer or one waiting call. A region whose carers no longer

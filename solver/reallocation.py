@@ -100,7 +100,7 @@ def _passes_with_a_repair_halfway(
 ) -> tuple[list[tuple[int, ...]], dict[int, int], list[int], Passes]:
     """Improvement passes until ``end``, stopped ``_REPAIR_AT_SHARE`` of the way for a
     repair of what they have not placed (at most ``repair_s``, the first repair's time),
-    on a hard-window day with calls left out when they began.
+    on a hard-window day with calls left out when they began and no solution limit.
 
     The last repair places the calls the passes leave greedily, with little time after it
     to re-solve around them; placed halfway, they are in the rounds the second half's
@@ -111,11 +111,12 @@ def _passes_with_a_repair_halfway(
     """
     began = time.perf_counter()
     left_out = (feasible.any(axis=1) & ~placed_calls(problem, rounds)).any()
-    if not left_out or not problem.objective.hard_windows:
+    if not left_out or not problem.objective.hard_windows or params.solution_limit:
         # With every call some carer could take placed, a stop halfway only idles the
         # lanes. Soft-window days (regions to OR-Tools) were not helped: the product's
         # planning day at 120 s, objective 23.05 and 23.37 million through, 23.80-23.88
-        # million (three runs) with the stop.
+        # million (three runs) with the stop. With a solution limit the passes end when
+        # a pass finds nothing better, and a stop on the clock would make runs differ.
         passes = run_passes(
             problem,
             rounds,

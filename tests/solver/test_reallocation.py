@@ -531,9 +531,13 @@ def test_passes_run_straight_through_where_every_call_is_placed(
     assert_feasible(problem, sol)
 
 
-def test_soft_window_passes_run_straight_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A soft-window day's passes (regions to OR-Tools) do not stop halfway, calls left out
-    or not."""
+@pytest.mark.parametrize("why", ["soft windows", "solution limit"])
+def test_passes_run_straight_through_on_soft_windows_or_a_solution_limit(
+    why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls left out or not, a soft-window day's passes (regions to OR-Tools) do not stop
+    halfway, nor do passes with a solution limit (a stop on the clock would make two runs
+    differ)."""
     from solver import reallocation
 
     grow_at: list[object] = []
@@ -544,10 +548,14 @@ def test_soft_window_passes_run_straight_through(monkeypatch: pytest.MonkeyPatch
         return real_passes(*args, **kwargs)
 
     monkeypatch.setattr(reallocation, "run_passes", passes)
-    day = _spread_day(0, 400, 40)
-    soft = replace(day.objective, hard_windows=False, max_lateness_s=1800)
-    problem = replace(day, objective=soft)
-    sol = reallocate(problem, ReallocationParams(time_limit_s=4, workers=2, max_part_visits=60))
+    problem = _spread_day(0, 400, 40)
+    params = ReallocationParams(time_limit_s=4, workers=2, max_part_visits=60)
+    if why == "soft windows":
+        soft = replace(problem.objective, hard_windows=False, max_lateness_s=1800)
+        problem = replace(problem, objective=soft)
+    else:
+        params = replace(params, solution_limit=20)
+    sol = reallocate(problem, params)
     assert sol.stats.parts >= 6
     assert grow_at[0] is None  # no halfway point: one run of passes to the end
     assert_feasible(problem, sol)

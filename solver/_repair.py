@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -209,6 +210,22 @@ def _pair_fit(
     return None
 
 
+@dataclass(frozen=True)
+class _Sweep:
+    """What one ejection sweep's searches share: the day, the gap index and prices as the
+    rounds were when it began, the rounds and starts (changed in place between calls
+    placed), and the sweep's deadline."""
+
+    problem: Problem
+    index: PlacementIndex
+    rounds: list[list[int]]
+    start_s: dict[int, int]
+    feasible: BoolArray
+    latest: IntArray
+    price: Callable[[int], dict[str, IntArray]]
+    deadline: float
+
+
 def _eject(
     problem: Problem,
     index: PlacementIndex,
@@ -232,6 +249,7 @@ def _eject(
             cache[i] = index.price(problem.visits[i])
         return cache[i]
 
+    sweep = _Sweep(problem, index, rounds, start_s, feasible, latest, price, deadline)
     placed = 0
     for i in sorted(pending):
         if partner[i] >= 0:
@@ -240,20 +258,7 @@ def _eject(
             break
         moves = None
         for depth in (1, 2):
-            moves = _ejection(
-                problem,
-                index,
-                rounds,
-                start_s,
-                feasible,
-                latest,
-                price,
-                i,
-                touched,
-                depth=depth,
-                n_rounds=_EJECT_ROUNDS,
-                deadline=deadline,
-            )
+            moves = _ejection(sweep, i, touched, depth=depth, n_rounds=_EJECT_ROUNDS)
             if moves is not None:
                 break
         if moves is None:
@@ -269,19 +274,7 @@ def _eject(
 
 
 def _ejection(
-    problem: Problem,
-    index: PlacementIndex,
-    rounds: list[list[int]],
-    start_s: dict[int, int],
-    feasible: BoolArray,
-    latest: IntArray,
-    price: Callable[[int], dict[str, IntArray]],
-    i: int,
-    skip: set[int],
-    *,
-    depth: int,
-    n_rounds: int,
-    deadline: float,
+    sweep: _Sweep, i: int, skip: set[int], *, depth: int, n_rounds: int
 ) -> list[tuple[int, list[int], _Timed]] | None:
     """Moves that put single call ``i`` into a round (carers in ``skip`` excepted) by taking
     out one of its single calls, which goes into another round: as it stands with
@@ -293,10 +286,11 @@ def _ejection(
     the ejected call's place, whichever the round's times allow first. Each changed round
     is re-timed exactly (``_retime``), so the moves keep every round feasible.
     """
+    problem, index, rounds, latest = sweep.problem, sweep.index, sweep.rounds, sweep.latest
     partner = problem.partner
-    priced = price(i)
+    priced = sweep.price(i)
     near = priced["start"] <= latest[i]
-    near &= feasible[i][index.gap_carer]
+    near &= sweep.feasible[i][index.gap_carer]
     near &= ~np.isin(index.gap_carer, list(skip))
     gaps = np.flatnonzero(near)
     gaps = gaps[np.argsort(priced["added"][gaps], kind="stable")]
@@ -310,7 +304,7 @@ def _ejection(
             break
         pos = int(index.gap_pos[g])
         seq = rounds[k]
-        pinned = _pins(problem, seq, start_s)
+        pinned = _pins(problem, seq, sweep.start_s)
         for out in range(len(seq)):
             x = seq[out]
             if partner[x] >= 0:
@@ -326,30 +320,17 @@ def _ejection(
                     break
             if timed is None:
                 continue
-            if time.perf_counter() > deadline:
+            if time.perf_counter() > sweep.deadline:
                 return None
             if depth > 1:
-                onward = _ejection(
-                    problem,
-                    index,
-                    rounds,
-                    start_s,
-                    feasible,
-                    latest,
-                    price,
-                    x,
-                    skip | {k},
-                    depth=depth - 1,
-                    n_rounds=_CHAIN_ROUNDS,
-                    deadline=deadline,
-                )
+                onward = _ejection(sweep, x, skip | {k}, depth=depth - 1, n_rounds=_CHAIN_ROUNDS)
                 if onward is not None:
                     return [(k, trial, timed), *onward]
                 continue
-            other = price(x)
-            ok = other["ok"] & feasible[x][index.gap_carer]
+            other = sweep.price(x)
+            ok = other["ok"] & sweep.feasible[x][index.gap_carer]
             fit = _first_fit(
-                problem, index, rounds, start_s, latest, x, ok, other["added"], skip | {k}
+                problem, index, rounds, sweep.start_s, latest, x, ok, other["added"], skip | {k}
             )
             if fit is not None:
                 _, k2, trial2, timed2 = fit

@@ -84,6 +84,35 @@ def _check_initial(problem: Problem, initial: Sequence[Sequence[int]]) -> list[l
     return out
 
 
+def _repair_and_hand_over(
+    problem: Problem,
+    rounds: list[tuple[int, ...]],
+    start_s: dict[int, int],
+    depart_s: list[int],
+    feasible: BoolArray,
+    known: list[Unserved],
+    *,
+    deadline: float,
+) -> tuple[list[tuple[int, ...]], dict[int, int], list[int], int]:
+    """Place what ``rounds`` leave out (``repair``), then hand the rounds to the carers who
+    drive them cheapest; ``known`` holds the reasons already given for calls left out.
+    Returns the new rounds, start and departure times, and the calls placed."""
+    placed = placed_calls(problem, rounds)
+    # A double-up dropped as an orphan may be back in the rounds since.
+    still_out = [u for u in known if not placed[u.visit]]
+    so_far = evaluate_rounds(
+        problem,
+        rounds,
+        start_s=start_s,
+        depart_s=depart_s,
+        unserved=and_not_scheduled(problem, rounds, still_out),
+    )
+    new_rounds, start_s, depart_s = repair(problem, so_far, feasible, deadline=deadline)
+    repaired = [tuple(r) for r in new_rounds]
+    hand_over_rounds(problem, repaired, start_s, depart_s, feasible)
+    return repaired, start_s, depart_s, sum(map(len, repaired)) - int(placed.sum())
+
+
 def _passes_with_a_repair_halfway(
     problem: Problem,
     rounds: list[tuple[int, ...]],
@@ -111,25 +140,13 @@ def _passes_with_a_repair_halfway(
     """
     began = time.perf_counter()
     left_out = (feasible.any(axis=1) & ~placed_calls(problem, rounds)).any()
-    if not left_out or not problem.objective.hard_windows or params.solution_limit:
-        # With every call some carer could take placed, a stop halfway only idles the
-        # lanes. Soft-window days (regions to OR-Tools) were not helped: the product's
-        # planning day at 120 s, objective 23.05 and 23.37 million through, 23.80-23.88
-        # million (three runs) with the stop. With a solution limit the passes end when
-        # a pass finds nothing better, and a stop on the clock would make runs differ.
-        passes = run_passes(
-            problem,
-            rounds,
-            start_s,
-            depart_s,
-            feasible,
-            params,
-            lanes=lanes,
-            end=end,
-            seed=params.seed + 1,
-        )
-        return rounds, start_s, depart_s, passes
-    halfway = began + _REPAIR_AT_SHARE * (end - began)
+    # With every call some carer could take placed, a stop halfway only idles the lanes.
+    # Soft-window days (regions to OR-Tools) were not helped: the product's planning day
+    # at 120 s, objective 23.05 and 23.37 million through, 23.80-23.88 million (three
+    # runs) with the stop. With a solution limit the passes end when a pass finds nothing
+    # better, and a stop on the clock would make runs differ.
+    stops = left_out and problem.objective.hard_windows and not params.solution_limit
+    halfway = began + _REPAIR_AT_SHARE * (end - began) if stops else None
     first = run_passes(
         problem,
         rounds,
@@ -138,30 +155,25 @@ def _passes_with_a_repair_halfway(
         feasible,
         params,
         lanes=lanes,
-        end=halfway,
+        end=end if halfway is None else halfway,
         seed=params.seed + 1,
         grow_at=halfway,
     )
-    placed = {i for r in rounds for i in r}
-    # A double-up dropped as an orphan may be back in the rounds since.
-    still_out = [u for u in known if u.visit not in placed]
-    so_far = evaluate_rounds(
+    if halfway is None:
+        return rounds, start_s, depart_s, first
+    rounds, start_s, depart_s, added = _repair_and_hand_over(
         problem,
         rounds,
-        start_s=start_s,
-        depart_s=depart_s,
-        unserved=and_not_scheduled(problem, rounds, still_out),
+        start_s,
+        depart_s,
+        feasible,
+        known,
+        deadline=time.perf_counter() + repair_s,
     )
-    new_rounds, start_s, depart_s = repair(
-        problem, so_far, feasible, deadline=time.perf_counter() + repair_s
-    )
-    rounds = [tuple(r) for r in new_rounds]
-    hand_over_rounds(problem, rounds, start_s, depart_s, feasible)
     log_progress(
         problem,
         rounds,
-        f"{first.passes} passes, then a repair (+{sum(map(len, rounds)) - len(placed)}) "
-        f"at {time.perf_counter() - t0:.1f} s",
+        f"{first.passes} passes, then a repair (+{added}) at {time.perf_counter() - t0:.1f} s",
     )
     second = run_passes(
         problem,
@@ -365,20 +377,10 @@ def reallocate(
         begun = time.perf_counter()
         known = [r for r in reasons if r is not None] + orphans
         hand_over_rounds(problem, rounds, start_s, depart_s, feasible)
-        stitched = evaluate_rounds(
-            problem,
-            rounds,
-            start_s=start_s,
-            depart_s=depart_s,
-            unserved=and_not_scheduled(problem, rounds, known),
+        rounds, start_s, depart_s, early = _repair_and_hand_over(
+            problem, rounds, start_s, depart_s, feasible, known, deadline=begun + reserve
         )
-        new_rounds, start_s, depart_s = repair(
-            problem, stitched, feasible, deadline=begun + reserve
-        )
-        rounds = [tuple(r) for r in new_rounds]
-        early = sum(map(len, rounds)) - sum(len(r.visits) for r in stitched.routes)
         statuses.append(f"early-repair+{early}")
-        hand_over_rounds(problem, rounds, start_s, depart_s, feasible)
         log_progress(
             problem, rounds, f"first repair (+{early}) at {time.perf_counter() - t0:.1f} s"
         )

@@ -128,19 +128,19 @@ def run_passes(
     warm-started from its current rounds; PyVRP regions cut after ``_LATE_SHARE`` of the
     time (or from the clock time ``grow_at``) are ``_LATE_SCALE`` times larger and searched
     that much longer, unless ``params.solution_limit`` is set. A region's answer replaces
-    its rounds only when it costs less. Passes follow each other without waiting: the lanes are kept
-    ``_MAIN_BUSY_S`` of regions ahead of the answers taken in, a region's rounds are read
-    when it is sent, and a region holding a carer still out in another waits its turn, so
-    two regions never hold one carer or one waiting call. A region whose carers no longer
-    hold both halves of a double-up (an answer taken in since its cut moved one away) is not
-    sent, and no answer is taken that serves one half of a double-up without the other
-    (``pairs_whole``). With ``hand_over``, whole and half rounds go to the carers who drive
-    them cheapest (``hand_over_rounds``) as each pass's last region is sent, the carers out
-    in a lane keeping theirs, and once more at the end. With ``around`` (one flag per carer)
-    each pass searches only the regions holding a flagged carer. Answers are taken in the
-    order the regions were sent, so where the passes stop is decided by the clock, or, when
-    ``params.solution_limit`` bounds each region's search, by the first pass none of whose
-    regions came back better (then the same inputs give the same answer).
+    its rounds only when it costs less. Passes follow each other without waiting: the lanes
+    are kept ``_MAIN_BUSY_S`` of regions ahead of the answers taken in, a region's rounds
+    are read when it is sent, and a region holding a carer still out in another waits its
+    turn, so two regions never hold one carer or one waiting call. A region whose carers no
+    longer hold both halves of a double-up (an answer taken in since its cut moved one
+    away) is not sent, and no answer is taken that serves one half of a double-up without
+    the other (``pairs_whole``). With ``hand_over``, whole and half rounds go to the carers
+    who drive them cheapest (``hand_over_rounds``) as each pass's last region is sent, the
+    carers out in a lane keeping theirs, and once more at the end. With ``around`` (one
+    flag per carer) each pass searches only the regions holding a flagged carer. Answers
+    are taken in the order the regions were sent, so where the passes stop is decided by
+    the clock, or, when ``params.solution_limit`` bounds each region's search, by the first
+    pass none of whose regions came back better (then the same inputs give the same answer).
     """
     # ``solve_part_or_nothing`` sends regions to PyVRP by the rule for parts with
     # double-ups (which covers those without), else to OR-Tools.

@@ -140,25 +140,44 @@ def _passes_with_a_repair_halfway(
     as they would from ``_LATE_SHARE`` (also one half) of the passes' time.
     """
     began = time.perf_counter()
-    left_out = (feasible.any(axis=1) & ~placed_calls(problem, rounds)).any()
-    # With every call some carer could take placed, a stop halfway only idles the lanes.
     # Soft-window days (regions to OR-Tools) were not helped: the product's planning day
     # at 120 s, objective 23.05 and 23.37 million through, 23.80-23.88 million (three
-    # runs) with the stop. With a solution limit the passes end when a pass finds nothing
-    # better, and a stop on the clock would make runs differ.
-    stops = left_out and problem.objective.hard_windows and not params.solution_limit
+    # runs) with the stop (session 17, three paired runs: 22.86 million with it, 22.97
+    # without; too close to switch). With a solution limit the passes end when a pass
+    # finds nothing better, and a stop on the clock would make runs differ. With every
+    # call some carer could take placed, a stop halfway only idles the lanes.
+    stops = (
+        problem.objective.hard_windows
+        and not params.solution_limit
+        and (feasible.any(axis=1) & ~placed_calls(problem, rounds)).any()
+    )
     halfway = began + _REPAIR_AT_SHARE * (end - began) if stops else None
-    first = run_passes(
-        problem,
-        rounds,
-        start_s,
-        depart_s,
-        feasible,
-        params,
-        lanes=lanes,
-        end=end if halfway is None else halfway,
-        seed=params.seed + 1,
-        grow_at=halfway,
+
+    def passes(
+        rounds: list[tuple[int, ...]],
+        start_s: dict[int, int],
+        depart_s: list[int],
+        *,
+        until: float,
+        passes_before: int,
+    ) -> Passes:
+        """Passes on these rounds until the clock time ``until``, their seeds going on
+        from the passes before (one seed a pass, as if the passes had run through)."""
+        return run_passes(
+            problem,
+            rounds,
+            start_s,
+            depart_s,
+            feasible,
+            params,
+            lanes=lanes,
+            end=until,
+            seed=params.seed + 1 + passes_before,
+            grow_at=halfway,
+        )
+
+    first = passes(
+        rounds, start_s, depart_s, until=end if halfway is None else halfway, passes_before=0
     )
     if halfway is None:
         return rounds, start_s, depart_s, first
@@ -176,18 +195,7 @@ def _passes_with_a_repair_halfway(
         rounds,
         f"{first.passes} passes, then a repair (+{added}) at {time.perf_counter() - t0:.1f} s",
     )
-    second = run_passes(
-        problem,
-        rounds,
-        start_s,
-        depart_s,
-        feasible,
-        params,
-        lanes=lanes,
-        end=end,
-        seed=params.seed + 1 + first.passes,
-        grow_at=halfway,
-    )
+    second = passes(rounds, start_s, depart_s, until=end, passes_before=first.passes)
     both = Passes(first.passes + second.passes, first.better + second.better, second.hand_over_s)
     return rounds, start_s, depart_s, both
 
@@ -223,9 +231,10 @@ def reallocate(
     moving one call of a round to another round. Then improvement passes regroup carers
     whose rounds lie near each other, across the parts' boundaries, and re-solve each
     region with PyVRP from its current rounds (double-ups pinned); a region's answer is
-    kept only when cheaper. A last repair follows, then a pass over the regions around
-    the rounds it changed. The objective is the weighted sum in
-    ``problem.objective`` (travel above waiting).
+    kept only when cheaper. On a hard-window day with calls still out, the passes stop
+    halfway for a repair like the first and go on from its rounds. A last repair follows,
+    then a pass over the regions around the rounds it changed. The objective is the
+    weighted sum in ``problem.objective`` (travel above waiting).
 
     ``params.time_limit_s`` is a deadline for the whole call: each part's search limit is
     set when the part starts, from the time left and the overhead measured on the parts

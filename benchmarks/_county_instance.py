@@ -90,9 +90,9 @@ def make_county_day(
             (15 * 3600 + 1800, 22 * 3600 + 1800, None),
             (7 * 3600, 22 * 3600 + 1800, 10 * 3600),
         ][shift]
-        skills = {"medication"} if rng.random() < 0.7 else set()
+        held_skills = {"medication"} if rng.random() < 0.7 else set()
         if rng.random() < 0.3:
-            skills.add("hoist")
+            held_skills.add("hoist")
         walk = rng.random() < 0.05 and town_sigma[carer_town[k]] < 1500
         carers.append(
             Carer(
@@ -102,7 +102,7 @@ def make_county_day(
                 shift_start_s=start,
                 shift_end_s=end,
                 max_work_s=cap,
-                skills=frozenset(skills),
+                skills=frozenset(held_skills),
                 gender="f" if rng.random() < 0.8 else "m",
                 travel_mode=1 if walk else 0,
             )

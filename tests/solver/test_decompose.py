@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from solver import Carer, Problem, Visit
-from solver._decompose import decompose, regroup
+from solver._decompose import decompose, nearest_carers_for, regroup
 from tests.solver.conftest import H, street_matrix
 
 
@@ -80,3 +80,45 @@ def test_regroup_keeps_rounds_whole_and_double_up_carers_together() -> None:
     together = [p for p in parts if 0 in p.carers]
     assert 5 in together[0].carers
     assert sum(29 in p.visits for p in parts) == 1
+
+
+_BAND = 3 * H  # a carer's hours in one time band
+
+
+def _hours(n_carers: int, n_parts: int) -> np.ndarray:
+    """Every carer offers three hours to every part, in one column."""
+    return np.full((n_carers, n_parts, 1), float(_BAND))
+
+
+def test_nearest_carers_take_the_hours_a_greedy_share_crossed() -> None:
+    """Two parts each owed one carer: each gets the carer who lives by it, whatever the
+    greedy order gave."""
+    gap = np.array([[3600.0, 60.0], [60.0, 3600.0]])
+    due = np.array([[_BAND], [_BAND]], dtype=float)
+    crossed = np.array([0, 1])
+    assert nearest_carers_for(_hours(2, 2), due, due, gap, fallback=crossed).tolist() == [1, 0]
+
+
+def test_remote_part_keeps_the_hours_it_is_owed() -> None:
+    """Both carers live by part 1; part 0 is owed one carer's hours and still gets one."""
+    gap = np.array([[3600.0, 60.0], [3600.0, 60.0]])
+    due = np.array([[_BAND], [_BAND]], dtype=float)
+    shared = nearest_carers_for(_hours(2, 2), due, due, gap, fallback=np.array([0, 1]))
+    assert sorted(shared.tolist()) == [0, 1]
+
+
+def test_hours_beyond_what_a_part_is_owed_go_where_they_drive_less() -> None:
+    """Part 0 was given two carers' hours and is owed one: the second carer, who lives by
+    part 1, goes there (three hours short at 0.2 cost 2,160 s of drive, against 3,540 s
+    saved); owed both, part 0 keeps two carers."""
+    gap = np.array([[60.0, 3600.0], [3600.0, 60.0], [3600.0, 60.0]])
+    due = np.array([[2 * _BAND], [_BAND]], dtype=float)
+    greedy = np.array([0, 0, 1])
+    owed_one = np.array([[_BAND], [_BAND]], dtype=float)
+    assert nearest_carers_for(_hours(3, 2), due, owed_one, gap, fallback=greedy).tolist() == [
+        0,
+        1,
+        1,
+    ]
+    held = nearest_carers_for(_hours(3, 2), due, due, gap, fallback=greedy)
+    assert held[0] == 0 and np.bincount(held, minlength=2).tolist() == [2, 1]

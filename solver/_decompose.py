@@ -172,7 +172,8 @@ def share_carers(
     # parts served last get the carers nobody nearer took. Chosen over all parts at once,
     # the same hours cost much less driving: the carers' median drive to their part's
     # calls, there and back, 449 h against 379 h on the county benchmark (seed 0), and a
-    # 120 s day's travel after the first repair about 425 h against 450 h.
+    # 120 s day's travel after the first repair 414-418 h against 445-449 h (benchmark runs,
+    # sessions 18 and 19).
     due = np.where(need > 0, got, 0.0)
     return nearest_carers_for(offer, due, np.minimum(due, owed), gap, fallback=assigned)
 

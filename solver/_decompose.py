@@ -195,29 +195,29 @@ def nearest_carers_for(
     rows_j, rows_c = np.nonzero(due > 0)
     n_rows = rows_j.size
     rows = np.arange(n_rows)
-    cols, data, row_of = [], [], []
-    for r, (j, c) in enumerate(zip(rows_j.tolist(), rows_c.tolist(), strict=True)):
-        ks = np.flatnonzero(offer[:, j, c] > 0)
-        cols.append(ks * n_parts + j)  # x[k, j] is variable k * n_parts + j
-        data.append(-offer[ks, j, c])
-        row_of.append(np.full(ks.size, r))
-    # Each row's shortfall above its floor, then below it.
-    cols += [n_x + rows, n_x + n_rows + rows]
-    data += [-np.ones(n_rows), -np.ones(n_rows)]
-    row_of += [rows, rows]
-    n_vars = n_x + 2 * n_rows
+    # Row r: hours of the carers in part rows_j[r], column rows_c[r], plus its shortfall
+    # above its floor, then below it, at least its due. x[k, j] is variable k * n_parts + j.
+    hours = offer[:, rows_j, rows_c]
+    ks, rs = np.nonzero(hours > 0)
     covers = sparse.csr_matrix(
-        (np.concatenate(data), (np.concatenate(row_of), np.concatenate(cols))),
-        shape=(n_rows, n_vars),
+        (
+            np.concatenate([-hours[ks, rs], -np.ones(2 * n_rows)]),
+            (
+                np.concatenate([rs, rows, rows]),
+                np.concatenate([ks * n_parts + rows_j[rs], n_x + rows, n_x + n_rows + rows]),
+            ),
+        ),
+        shape=(n_rows, n_x + 2 * n_rows),
     )
+    n_vars = covers.shape[1]
     one_part_each = sparse.csr_matrix(
         (np.ones(n_x), (np.repeat(np.arange(m), n_parts), np.arange(n_x))), shape=(m, n_vars)
     )
     due_rows = due[rows_j, rows_c]
     bounds = np.zeros((n_vars, 2))
+    bounds[:, 1] = np.inf
     bounds[:n_x, 1] = 1.0
     bounds[n_x : n_x + n_rows, 1] = np.maximum(0.0, due_rows - floor[rows_j, rows_c])
-    bounds[n_x + n_rows :, 1] = np.inf
     found = linprog(
         np.concatenate(
             [gap.ravel(), np.full(n_rows, _SHORT_S), np.full(n_rows, _SHORT_OF_FLOOR_S)]
